@@ -1,0 +1,103 @@
+using System.Net;
+
+namespace SrsProxy.Configuration;
+
+/// <summary>
+/// Everything the proxy reads from its environment, with the reference's defaults. Built once at start by
+/// <see cref="ProxyOptionsParser"/>; immutable afterwards.
+/// </summary>
+internal sealed record ProxyOptions
+{
+    /// <summary>WHIP/WHEP signalling. Defaults to 11985, the reference's port.</summary>
+    public ListenAddress HttpApi { get; init; } = new(null, 11985);
+
+    /// <summary>HTTP-FLV, HLS and static files. Defaults to 18080.</summary>
+    public ListenAddress HttpServer { get; init; } = new(null, 18080);
+
+    /// <summary>RTMP. Defaults to 11935.</summary>
+    public ListenAddress RtmpServer { get; init; } = new(null, 11935);
+
+    /// <summary>WebRTC media, one UDP port for every session. Defaults to 18000.</summary>
+    public ListenAddress WebRtcServer { get; init; } = new(null, 18000);
+
+    /// <summary>SRT (UDP). Defaults to 20080.</summary>
+    public ListenAddress SrtServer { get; init; } = new(null, 20080);
+
+    /// <summary>Origin registration and the operator's API. Defaults to 12025.</summary>
+    public ListenAddress SystemApi { get; init; } = new(null, 12025);
+
+    /// <summary>Profiling listener (<c>GO_PPROF</c>); null = off, nothing listens.</summary>
+    public ListenAddress? Pprof { get; init; }
+
+    /// <summary>Hard exit after a shutdown signal. Defaults to 30 s like the reference.</summary>
+    public TimeSpan ForceQuitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Graceful drain of the HTTP servers. Defaults to 20 s like the reference.</summary>
+    public TimeSpan GraceQuitTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Static files for the HTTP server. Defaults to the reference's <c>../trunk/research</c>.</summary>
+    public string StaticFiles { get; init; } = "../trunk/research";
+
+    public LoadBalancerType LoadBalancer { get; init; } = LoadBalancerType.Memory;
+
+    public string RedisHost { get; init; } = "127.0.0.1";
+
+    public int RedisPort { get; init; } = 6379;
+
+    public string RedisPassword { get; init; } = "";
+
+    public int RedisDb { get; init; }
+
+    /// <summary>A static origin, for a proxy with no registering origins (<c>PROXY_DEFAULT_BACKEND_*</c>).</summary>
+    public DefaultBackendOptions? DefaultBackend { get; init; }
+
+    /// <summary>
+    /// The address players reach the proxy at (<c>PROXY_CANDIDATE</c>). When set, it replaces the origin's
+    /// address in answer candidates, so origins need no hand-set candidate (SRS issue 4608). Defaults to
+    /// unset: the origin's address stays, as in the reference.
+    /// </summary>
+    public IPAddress? Candidate { get; init; }
+
+    /// <summary>
+    /// How long an origin stays alive after its last heartbeat (<c>PROXY_ORIGIN_TTL</c>). Defaults to 30 s,
+    /// because origins heartbeat every ~9 s: three missed beats mark it dead, where the reference waits 300 s.
+    /// </summary>
+    public TimeSpan OriginTtl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A WebRTC session with no datagram either way for this long is closed (<c>PROXY_RTC_IDLE_TIMEOUT</c>).
+    /// Defaults to 30 s: ICE consent checks (RFC 7675) arrive every few seconds on a live session.
+    /// </summary>
+    public TimeSpan RtcIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Time allowed for an origin to answer a signalling request (<c>PROXY_ORIGIN_TIMEOUT</c>). Defaults to
+    /// 10 s; SRS answers in milliseconds, so a slower origin is treated as broken (504).
+    /// </summary>
+    public TimeSpan OriginTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Cap on WebRTC sessions (<c>PROXY_RTC_MAX_SESSIONS</c>); new offers past it get 503. Defaults to
+    /// 10,000: each session holds one UDP socket and its file descriptor.
+    /// </summary>
+    public int MaxRtcSessions { get; init; } = 10_000;
+
+    /// <summary>Cap on registered origins (<c>PROXY_MAX_ORIGINS</c>). Defaults to 1,000.</summary>
+    public int MaxOrigins { get; init; } = 1_000;
+
+    /// <summary>
+    /// Kernel receive and send buffer of the WebRTC UDP socket (<c>PROXY_RTC_SOCKET_BUFFER</c>, bytes).
+    /// Defaults to 8 MiB, because the kernel's 212 KB default holds ~90 datagrams and overflows when the
+    /// relay is descheduled; the kernel caps it at <c>net.core.rmem_max</c>/<c>wmem_max</c>.
+    /// </summary>
+    public int RtcSocketBufferBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Shared secret required on registration (<c>PROXY_SYSTEM_API_TOKEN</c>) as <c>Authorization: Bearer</c>
+    /// or <c>?token=</c>. Defaults to empty = open, as in the reference (SRS issue 4690).
+    /// </summary>
+    public string SystemApiToken { get; init; } = "";
+}
+
+/// <summary>The static origin of <c>PROXY_DEFAULT_BACKEND_ENABLED=on</c>.</summary>
+internal sealed record DefaultBackendOptions(string Ip, int Rtmp, int? Http, int Api, int Rtc, int Srt);

@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SrsProxy.Configuration;
+
+/// <summary>
+/// Turns the environment into <see cref="ProxyOptions"/>. Every bad value is collected, and all of them are
+/// reported in one <see cref="ConfigurationException"/> line naming each variable and its value.
+/// </summary>
+internal static class ProxyOptionsParser
+{
+    public static ProxyOptions Parse(IReadOnlyDictionary<string, string> env)
+    {
+        var errors = new List<string>();
+        var defaults = new ProxyOptions();
+
+        string? Get(string name) => env.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+
+        ListenAddress Listen(string name, ListenAddress fallback)
+        {
+            var text = Get(name);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (ListenAddress.TryParse(text, out var address))
+            {
+                return address;
+            }
+
+            errors.Add($"{name}={text}: expected a port (1985) or host:port (127.0.0.1:1985)");
+            return fallback;
+        }
+
+        TimeSpan Duration(string name, TimeSpan fallback, bool allowZero = false)
+        {
+            var text = Get(name);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (GoDuration.TryParse(text, out var value) && (value > TimeSpan.Zero || (allowZero && value == TimeSpan.Zero)))
+            {
+                return value;
+            }
+
+            errors.Add($"{name}={text}: expected a positive duration such as 30s, 1m30s or 500ms");
+            return fallback;
+        }
+
+        int Integer(string name, int fallback, int min, int max)
+        {
+            var text = Get(name);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            {
+                return value;
+            }
+
+            errors.Add($"{name}={text}: expected a whole number from {min} to {max}");
+            return fallback;
+        }
+
+        int Port(string name, int fallback) => Integer(name, fallback, 1, 65535);
+
+        bool Switch(string name)
+        {
+            var text = Get(name);
+            switch (text?.ToLowerInvariant())
+            {
+                case null or "off" or "false" or "no" or "0":
+                    return false;
+                case "on" or "true" or "yes" or "1":
+                    return true;
+                default:
+                    errors.Add($"{name}={text}: expected on or off");
+                    return false;
+            }
+        }
+
+        var options = defaults with
+        {
+            HttpApi = Listen("PROXY_HTTP_API", defaults.HttpApi),
+            HttpServer = Listen("PROXY_HTTP_SERVER", defaults.HttpServer),
+            RtmpServer = Listen("PROXY_RTMP_SERVER", defaults.RtmpServer),
+            WebRtcServer = Listen("PROXY_WEBRTC_SERVER", defaults.WebRtcServer),
+            SrtServer = Listen("PROXY_SRT_SERVER", defaults.SrtServer),
+            SystemApi = Listen("PROXY_SYSTEM_API", defaults.SystemApi),
+            ForceQuitTimeout = Duration("PROXY_FORCE_QUIT_TIMEOUT", defaults.ForceQuitTimeout),
+            GraceQuitTimeout = Duration("PROXY_GRACE_QUIT_TIMEOUT", defaults.GraceQuitTimeout),
+            StaticFiles = Get("PROXY_STATIC_FILES") ?? defaults.StaticFiles,
+            RedisHost = Get("PROXY_REDIS_HOST") ?? defaults.RedisHost,
+            RedisPort = Port("PROXY_REDIS_PORT", defaults.RedisPort),
+            RedisPassword = Get("PROXY_REDIS_PASSWORD") ?? defaults.RedisPassword,
+            RedisDb = Integer("PROXY_REDIS_DB", defaults.RedisDb, 0, 15),
+            OriginTtl = Duration("PROXY_ORIGIN_TTL", defaults.OriginTtl),
+            RtcIdleTimeout = Duration("PROXY_RTC_IDLE_TIMEOUT", defaults.RtcIdleTimeout),
+            OriginTimeout = Duration("PROXY_ORIGIN_TIMEOUT", defaults.OriginTimeout),
+            MaxRtcSessions = Integer("PROXY_RTC_MAX_SESSIONS", defaults.MaxRtcSessions, 1, 1_000_000),
+            MaxOrigins = Integer("PROXY_MAX_ORIGINS", defaults.MaxOrigins, 1, 100_000),
+            RtcSocketBufferBytes = Integer("PROXY_RTC_SOCKET_BUFFER", defaults.RtcSocketBufferBytes, 4096, 1 << 30),
+            SystemApiToken = Get("PROXY_SYSTEM_API_TOKEN") ?? "",
+        };
+
+        // GO_PPROF is the reference's name; PROXY_PPROF is accepted as an alias. Empty = off.
+        var pprofName = Get("GO_PPROF") is not null ? "GO_PPROF" : "PROXY_PPROF";
+        if (Get(pprofName) is { } pprof)
+        {
+            if (ListenAddress.TryParse(pprof, out var pprofAddress))
+            {
+                options = options with { Pprof = pprofAddress };
+            }
+            else
+            {
+                errors.Add($"{pprofName}={pprof}: expected :6060 or host:port");
+            }
+        }
+
+        var balancer = Get("PROXY_LOAD_BALANCER_TYPE");
+        switch (balancer?.ToLowerInvariant())
+        {
+            case null or "memory":
+                break;
+            case "redis":
+                options = options with { LoadBalancer = LoadBalancerType.Redis };
+                break;
+            default:
+                errors.Add($"PROXY_LOAD_BALANCER_TYPE={balancer}: expected memory or redis");
+                break;
+        }
+
+        if (Get("PROXY_CANDIDATE") is { } candidate)
+        {
+            if (IPAddress.TryParse(candidate, out var candidateIp) && !candidateIp.Equals(IPAddress.Any) && !candidateIp.Equals(IPAddress.IPv6Any))
+            {
+                options = options with { Candidate = candidateIp };
+            }
+            else
+            {
+                errors.Add($"PROXY_CANDIDATE={candidate}: expected the IP address players reach the proxy at");
+            }
+        }
+
+        if (Switch("PROXY_DEFAULT_BACKEND_ENABLED"))
+        {
+            var ip = Get("PROXY_DEFAULT_BACKEND_IP") ?? "127.0.0.1";
+            if (!IPAddress.TryParse(ip, out _) && Uri.CheckHostName(ip) != UriHostNameType.Dns)
+            {
+                errors.Add($"PROXY_DEFAULT_BACKEND_IP={ip}: expected an IP address or host name");
+            }
+
+            int? http = Get("PROXY_DEFAULT_BACKEND_HTTP") is null ? null : Port("PROXY_DEFAULT_BACKEND_HTTP", 0);
+            options = options with
+            {
+                DefaultBackend = new DefaultBackendOptions(
+                    ip,
+                    Port("PROXY_DEFAULT_BACKEND_RTMP", 1935),
+                    http,
+                    Port("PROXY_DEFAULT_BACKEND_API", 1985),
+                    Port("PROXY_DEFAULT_BACKEND_RTC", 8000),
+                    Port("PROXY_DEFAULT_BACKEND_SRT", 10080)),
+            };
+        }
+
+        CheckDistinctPorts(options, errors);
+        if (errors.Count > 0)
+        {
+            throw new ConfigurationException("invalid configuration: " + string.Join("; ", errors));
+        }
+
+        return options;
+    }
+
+    /// <summary>Two listeners of one transport on one fixed port would fail to bind later, less clearly.</summary>
+    private static void CheckDistinctPorts(ProxyOptions options, List<string> errors)
+    {
+        var listeners = new List<(string Name, ListenAddress Address, ProtocolType Protocol)>
+        {
+            ("PROXY_HTTP_API", options.HttpApi, ProtocolType.Tcp),
+            ("PROXY_HTTP_SERVER", options.HttpServer, ProtocolType.Tcp),
+            ("PROXY_RTMP_SERVER", options.RtmpServer, ProtocolType.Tcp),
+            ("PROXY_SYSTEM_API", options.SystemApi, ProtocolType.Tcp),
+            ("PROXY_WEBRTC_SERVER", options.WebRtcServer, ProtocolType.Udp),
+            ("PROXY_SRT_SERVER", options.SrtServer, ProtocolType.Udp),
+        };
+        if (options.Pprof is { } pprof)
+        {
+            listeners.Add(("GO_PPROF", pprof, ProtocolType.Tcp));
+        }
+
+        foreach (var group in listeners.Where(l => l.Address.Port != 0).GroupBy(l => (l.Address.Port, l.Protocol)))
+        {
+            if (group.Count() > 1)
+            {
+                errors.Add($"{string.Join(" and ", group.Select(l => $"{l.Name}={l.Address}"))}: two listeners on one port");
+            }
+        }
+    }
+
+    /// <summary>The effective configuration as name/value pairs for the start-up log, secrets masked.</summary>
+    public static IEnumerable<(string Name, string Value)> Describe(ProxyOptions o)
+    {
+        static string Mask(string secret) => secret.Length == 0 ? "(empty)" : "******";
+
+        yield return ("GO_PPROF", o.Pprof?.ToString() ?? "(off)");
+        yield return ("PROXY_FORCE_QUIT_TIMEOUT", GoDuration.Format(o.ForceQuitTimeout));
+        yield return ("PROXY_GRACE_QUIT_TIMEOUT", GoDuration.Format(o.GraceQuitTimeout));
+        yield return ("PROXY_HTTP_API", o.HttpApi.ToString());
+        yield return ("PROXY_HTTP_SERVER", o.HttpServer.ToString());
+        yield return ("PROXY_RTMP_SERVER", o.RtmpServer.ToString());
+        yield return ("PROXY_WEBRTC_SERVER", o.WebRtcServer.ToString());
+        yield return ("PROXY_SRT_SERVER", o.SrtServer.ToString());
+        yield return ("PROXY_SYSTEM_API", o.SystemApi.ToString());
+        yield return ("PROXY_STATIC_FILES", o.StaticFiles);
+        yield return ("PROXY_LOAD_BALANCER_TYPE", o.LoadBalancer.ToString().ToLowerInvariant());
+        yield return ("PROXY_REDIS_HOST", o.RedisHost);
+        yield return ("PROXY_REDIS_PORT", o.RedisPort.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_REDIS_PASSWORD", Mask(o.RedisPassword));
+        yield return ("PROXY_REDIS_DB", o.RedisDb.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_DEFAULT_BACKEND_ENABLED", o.DefaultBackend is null ? "off" : "on");
+        if (o.DefaultBackend is { } b)
+        {
+            yield return ("PROXY_DEFAULT_BACKEND", $"ip={b.Ip} rtmp={b.Rtmp} http={b.Http?.ToString(CultureInfo.InvariantCulture) ?? "(none)"} api={b.Api} rtc={b.Rtc} srt={b.Srt}");
+        }
+
+        yield return ("PROXY_CANDIDATE", o.Candidate?.ToString() ?? "(origin's address)");
+        yield return ("PROXY_ORIGIN_TTL", GoDuration.Format(o.OriginTtl));
+        yield return ("PROXY_RTC_IDLE_TIMEOUT", GoDuration.Format(o.RtcIdleTimeout));
+        yield return ("PROXY_ORIGIN_TIMEOUT", GoDuration.Format(o.OriginTimeout));
+        yield return ("PROXY_RTC_MAX_SESSIONS", o.MaxRtcSessions.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_MAX_ORIGINS", o.MaxOrigins.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_RTC_SOCKET_BUFFER", o.RtcSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_SYSTEM_API_TOKEN", Mask(o.SystemApiToken));
+    }
+}

@@ -1,0 +1,11 @@
+namespace SrsProxy.Hosting;
+
+/// <summary>Which of the proxy's HTTP listeners a connection arrived on; each serves its own routes.</summary>
+internal enum ListenerRole
+{
+    /// <summary><c>PROXY_HTTP_API</c>: WHIP/WHEP signalling.</summary>
+    HttpApi,
+
+    /// <summary><c>PROXY_SYSTEM_API</c>: origin registration and the operator's API.</summary>
+    SystemApi,
+}

@@ -1,0 +1,77 @@
+using SrsProxy.Configuration;
+using SrsProxy.Registry;
+using SrsProxy.SystemApi;
+using SrsProxy.WebRtc.Relay;
+using SrsProxy.WebRtc.Signalling;
+
+namespace SrsProxy.Hosting;
+
+/// <summary>
+/// Builds the proxy: one Generic Host with Kestrel serving each HTTP listener's own routes, and the UDP relay
+/// as a hosted service. The same code runs the real process and the functional tests.
+/// </summary>
+internal static class ProxyApp
+{
+    /// <summary>Largest request body Kestrel accepts on any listener; handlers set tighter caps.</summary>
+    private const long MaxRequestBodyBytes = 1024 * 1024;
+
+    public static WebApplication Build(ProxyOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            console.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+
+        var listeners = new Listeners();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            listeners.Listen(kestrel, ListenerRole.HttpApi, options.HttpApi.ToEndPoint());
+            listeners.Listen(kestrel, ListenerRole.SystemApi, options.SystemApi.ToEndPoint());
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout);
+
+        builder.Services.AddProxyServices(options, listeners);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpApi, api =>
+        {
+            api.Use(CorsMiddleware.InvokeAsync);
+            api.UseRouting();
+            api.UseEndpoints(WebRtcEndpoints.Map);
+        });
+        app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.SystemApi, system =>
+        {
+            system.UseRouting();
+            system.UseEndpoints(SystemApiEndpoints.Map);
+        });
+        return app;
+    }
+
+    public static IServiceCollection AddProxyServices(this IServiceCollection services, ProxyOptions options, Listeners listeners)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(listeners);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IProxyRegistry>(sp => options.LoadBalancer switch
+        {
+            LoadBalancerType.Memory => new MemoryRegistry(options, sp.GetRequiredService<TimeProvider>()),
+            _ => throw new ConfigurationException($"PROXY_LOAD_BALANCER_TYPE={options.LoadBalancer.ToString().ToLowerInvariant()}: not available in this build yet"),
+        });
+        services.AddSingleton<RtcRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<RtcRelay>());
+        services.AddSingleton<OriginClient>();
+        services.AddSingleton<WebRtcSignalling>();
+        return services;
+    }
+}

@@ -1,0 +1,45 @@
+using SrsProxy.Streams;
+
+namespace SrsProxy.Registry;
+
+/// <summary>
+/// The proxy's shared state: origins and their heartbeats, stream-to-origin affinity, and WebRTC sessions.
+/// Every method is asynchronous and every value plain data, so that an implementation may keep the state
+/// in this process (<see cref="MemoryRegistry"/>) or in a store that several proxy instances share.
+/// Nothing on the per-datagram path calls it.
+/// </summary>
+internal interface IProxyRegistry
+{
+    /// <summary>
+    /// Adds the origin or refreshes its heartbeat; true when the origin is new. Throws
+    /// <see cref="RegistryFullException"/> at the cap.
+    /// </summary>
+    ValueTask<bool> RegisterOriginAsync(OriginServer origin, CancellationToken cancellationToken);
+
+    /// <summary>Every origin known, alive or not, with its active session count.</summary>
+    ValueTask<IReadOnlyList<OriginState>> GetOriginsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The origin for a stream: the one it already sticks to while that origin is alive, else the alive origin
+    /// with the fewest active sessions (random among equals), which the stream then sticks to.
+    /// Throws <see cref="NoOriginAvailableException"/> when no origin is alive.
+    /// </summary>
+    ValueTask<OriginServer> PickOriginAsync(StreamUrl stream, CancellationToken cancellationToken);
+
+    /// <summary>Streams with an affinity and their session counts.</summary>
+    ValueTask<IReadOnlyList<StreamState>> GetStreamsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stores a new session. Throws <see cref="RegistryFullException"/> at the session cap.</summary>
+    ValueTask AddRtcSessionAsync(RtcSessionRecord session, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a session (an ICE restart changes its username). False if it is gone.</summary>
+    ValueTask<bool> UpdateRtcSessionAsync(RtcSessionRecord session, CancellationToken cancellationToken);
+
+    ValueTask<RtcSessionRecord?> GetRtcSessionAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Removes a session; false if it was already gone.</summary>
+    ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>The whole state, serialisable, for inspection and for handing over to another store.</summary>
+    ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken);
+}

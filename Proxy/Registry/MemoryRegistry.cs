@@ -1,0 +1,227 @@
+using SrsProxy.Configuration;
+using SrsProxy.Streams;
+
+namespace SrsProxy.Registry;
+
+/// <summary>
+/// The registry in this process (<c>PROXY_LOAD_BALANCER_TYPE=memory</c>, the default). One lock guards the
+/// tables: it is taken by signalling and the operator's API, never per datagram.
+/// </summary>
+internal sealed class MemoryRegistry : IProxyRegistry
+{
+    /// <summary>Cap on streams with an affinity; the least recently picked one goes first past it.</summary>
+    internal const int MaxStreams = 100_000;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, OriginEntry> _origins = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StreamEntry> _streams = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RtcSessionRecord> _sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _sessionsByOrigin = new(StringComparer.Ordinal);
+    private readonly ProxyOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+
+    public MemoryRegistry(ProxyOptions options, TimeProvider time, Random? random = null)
+    {
+        _options = options;
+        _time = time;
+        _random = random ?? Random.Shared;
+        if (options.DefaultBackend is { } backend)
+        {
+            var origin = DefaultBackend.Create(backend);
+            _origins[origin.Id] = new OriginEntry(origin, time.GetUtcNow());
+        }
+    }
+
+    public ValueTask<bool> RegisterOriginAsync(OriginServer origin, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            var isNew = !_origins.ContainsKey(origin.Id);
+            if (isNew && _origins.Count >= _options.MaxOrigins)
+            {
+                ForgetDeadOrigins(now);
+                if (_origins.Count >= _options.MaxOrigins)
+                {
+                    throw new RegistryFullException($"origin table full ({_options.MaxOrigins}, PROXY_MAX_ORIGINS)");
+                }
+            }
+
+            _origins[origin.Id] = new OriginEntry(origin, now);
+            return ValueTask.FromResult(isNew);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<OriginState>> GetOriginsAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            return ValueTask.FromResult<IReadOnlyList<OriginState>>(_origins.Values.Select(e => StateOf(e, now)).ToList());
+        }
+    }
+
+    public ValueTask<OriginServer> PickOriginAsync(StreamUrl stream, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var key = stream.Key;
+        lock (_lock)
+        {
+            if (_streams.TryGetValue(key, out var sticky) &&
+                _origins.TryGetValue(sticky.OriginId, out var stuck) && IsAlive(stuck, now))
+            {
+                sticky.LastPicked = now;
+                return ValueTask.FromResult(stuck.Origin);
+            }
+
+            var alive = new List<(OriginServer, int)>();
+            foreach (var entry in _origins.Values)
+            {
+                if (IsAlive(entry, now))
+                {
+                    alive.Add((entry.Origin, SessionsOf(entry.Origin.Id)));
+                }
+            }
+
+            var chosen = OriginPicker.Pick(alive, _random)
+                ?? throw new NoOriginAvailableException($"no alive origin for {key}: {_origins.Count} registered, none heartbeating within {GoDuration.Format(_options.OriginTtl)}");
+
+            if (!_streams.ContainsKey(key) && _streams.Count >= MaxStreams)
+            {
+                var oldest = _streams.MinBy(s => s.Value.LastPicked).Key;
+                _streams.Remove(oldest);
+            }
+
+            _streams[key] = new StreamEntry(chosen.Id, now) { LastPicked = now };
+            return ValueTask.FromResult(chosen);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<StreamState>> GetStreamsAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var perStream = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var session in _sessions.Values)
+            {
+                perStream[session.StreamKey] = perStream.GetValueOrDefault(session.StreamKey) + 1;
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<StreamState>>(_streams
+                .Select(s => new StreamState(s.Key, s.Value.OriginId, s.Value.Since, perStream.GetValueOrDefault(s.Key)))
+                .ToList());
+        }
+    }
+
+    public ValueTask AddRtcSessionAsync(RtcSessionRecord session, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_sessions.Count >= _options.MaxRtcSessions)
+            {
+                throw new RegistryFullException($"session table full ({_options.MaxRtcSessions}, PROXY_RTC_MAX_SESSIONS)");
+            }
+
+            if (!_sessions.TryAdd(session.Id, session))
+            {
+                throw new InvalidOperationException($"duplicate session id {session.Id}");
+            }
+
+            _sessionsByOrigin[session.OriginId] = SessionsOf(session.OriginId) + 1;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> UpdateRtcSessionAsync(RtcSessionRecord session, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_sessions.TryGetValue(session.Id, out var old) || old.OriginId != session.OriginId)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _sessions[session.Id] = session;
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask<RtcSessionRecord?> GetRtcSessionAsync(string id, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_sessions.GetValueOrDefault(id));
+        }
+    }
+
+    public ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_sessions.Remove(id, out var session))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            var left = SessionsOf(session.OriginId) - 1;
+            if (left > 0)
+            {
+                _sessionsByOrigin[session.OriginId] = left;
+            }
+            else
+            {
+                _sessionsByOrigin.Remove(session.OriginId);
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            var origins = _origins.Values.Select(e => StateOf(e, now)).ToList();
+            var sessions = _sessions.Values.ToList();
+            var perStream = sessions.GroupBy(s => s.StreamKey).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var streams = _streams
+                .Select(s => new StreamState(s.Key, s.Value.OriginId, s.Value.Since, perStream.GetValueOrDefault(s.Key)))
+                .ToList();
+            return ValueTask.FromResult(new RegistrySnapshot(origins, streams, sessions));
+        }
+    }
+
+    private int SessionsOf(string originId) => _sessionsByOrigin.GetValueOrDefault(originId);
+
+    private bool IsAlive(OriginEntry entry, DateTimeOffset now) =>
+        entry.Origin.IsStatic || now - entry.LastHeartbeat <= _options.OriginTtl;
+
+    private OriginState StateOf(OriginEntry entry, DateTimeOffset now) =>
+        new(entry.Origin, entry.LastHeartbeat, IsAlive(entry, now), SessionsOf(entry.Origin.Id));
+
+    /// <summary>
+    /// Drops origins dead for ten TTLs with no session left, so restarted origins (new ids) do not pile up;
+    /// called only when the table is full.
+    /// </summary>
+    private void ForgetDeadOrigins(DateTimeOffset now)
+    {
+        var forgetAfter = _options.OriginTtl * 10;
+        foreach (var (id, entry) in _origins.ToList())
+        {
+            if (!entry.Origin.IsStatic && now - entry.LastHeartbeat > forgetAfter && SessionsOf(id) == 0)
+            {
+                _origins.Remove(id);
+            }
+        }
+    }
+
+    private sealed record OriginEntry(OriginServer Origin, DateTimeOffset LastHeartbeat);
+
+    private sealed record StreamEntry(string OriginId, DateTimeOffset Since)
+    {
+        public DateTimeOffset LastPicked { get; set; }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using SrsProxy.Configuration;
+using SrsProxy.Hosting;
+using SrsProxy.Registry;
+using SrsProxy.WebRtc.Relay;
+
+namespace SrsProxy.SystemApi;
+
+/// <summary>
+/// Routes of <c>PROXY_SYSTEM_API</c>: origins register here, and operators read the registry and relay.
+/// </summary>
+internal static partial class SystemApiEndpoints
+{
+    /// <summary>Largest registration body; SRS's is under 1 KiB.</summary>
+    internal const int MaxRegisterBytes = 16 * 1024;
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/api/v1/srs/register", RegisterAsync);
+        endpoints.MapGet("/api/v1/versions", (HttpContext context) => WriteJsonAsync(context, VersionAnswer.Current, ProxyJsonContext.Default.VersionAnswer));
+        endpoints.MapGet("/api/v1/origins", OriginsAsync);
+        endpoints.MapGet("/api/v1/streams", StreamsAsync);
+        endpoints.MapGet("/api/v1/sessions", SessionsAsync);
+    }
+
+    private static async Task RegisterAsync(HttpContext context, IProxyRegistry registry, ProxyOptions options, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger(typeof(SystemApiEndpoints).FullName!);
+        if (options.SystemApiToken.Length > 0 && !HasToken(context.Request, options.SystemApiToken))
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status401Unauthorized, "registration needs the token of PROXY_SYSTEM_API_TOKEN (Authorization: Bearer or ?token=)");
+            return;
+        }
+
+        var text = await BodyReader.ReadTextAsync(context.Request, MaxRegisterBytes, context.RequestAborted);
+        if (text is null)
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"body larger than {MaxRegisterBytes} bytes");
+            return;
+        }
+
+        OriginServer origin;
+        string error;
+        try
+        {
+            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 8 });
+            if (!RegistrationParser.TryParse(document.RootElement, out origin, out error))
+            {
+                LogRejected(logger, context.Connection.RemoteIpAddress?.ToString(), error);
+                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, error);
+                return;
+            }
+        }
+        catch (JsonException e)
+        {
+            error = $"body: not JSON ({e.Message})";
+            LogRejected(logger, context.Connection.RemoteIpAddress?.ToString(), error);
+            await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, error);
+            return;
+        }
+
+        bool isNew;
+        try
+        {
+            isNew = await registry.RegisterOriginAsync(origin, context.RequestAborted);
+        }
+        catch (RegistryFullException e)
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, e.Message, TimeSpan.FromSeconds(10));
+            return;
+        }
+
+        if (isNew)
+        {
+            LogRegistered(logger, origin.Id, origin.Ip, string.Join(' ', origin.Api), string.Join(' ', origin.Rtc));
+        }
+
+        await WriteJsonAsync(context, new RegisterAnswer(0, VersionAnswer.Current.Pid), ProxyJsonContext.Default.RegisterAnswer);
+    }
+
+    private static async Task OriginsAsync(HttpContext context, IProxyRegistry registry, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        var origins = await registry.GetOriginsAsync(context.RequestAborted);
+        var views = origins.Select(o => new OriginView(
+            o.Origin.Id,
+            o.Origin.DeviceId,
+            o.Origin.Ip,
+            o.Alive,
+            o.Origin.IsStatic,
+            o.LastHeartbeat,
+            Math.Round((now - o.LastHeartbeat).TotalSeconds, 1),
+            o.ActiveSessions,
+            new Dictionary<string, string[]>
+            {
+                ["rtmp"] = o.Origin.Rtmp.Select(e => e.ToString()).ToArray(),
+                ["http"] = o.Origin.Http.Select(e => e.ToString()).ToArray(),
+                ["api"] = o.Origin.Api.Select(e => e.ToString()).ToArray(),
+                ["srt"] = o.Origin.Srt.Select(e => e.ToString()).ToArray(),
+                ["rtc"] = o.Origin.Rtc.Select(e => e.ToString()).ToArray(),
+            })).ToList();
+        await WriteJsonAsync(context, new OriginsAnswer(0, views), ProxyJsonContext.Default.OriginsAnswer);
+    }
+
+    private static async Task StreamsAsync(HttpContext context, IProxyRegistry registry)
+    {
+        var streams = await registry.GetStreamsAsync(context.RequestAborted);
+        await WriteJsonAsync(context, new StreamsAnswer(0, streams), ProxyJsonContext.Default.StreamsAnswer);
+    }
+
+    private static Task SessionsAsync(HttpContext context, RtcRelay relay, TimeProvider time)
+    {
+        var views = relay.Sessions.Select(s => new SessionView(
+            s.Id,
+            s.Record.Kind,
+            s.Record.StreamKey,
+            s.Record.OriginId,
+            s.OriginEndPoint.ToString(),
+            s.PlayerAddress?.ToString(),
+            Math.Round(time.GetElapsedTime(s.LastActivity).TotalSeconds, 1),
+            Volatile.Read(ref s.PacketsToOrigin),
+            Volatile.Read(ref s.PacketsToPlayer),
+            Volatile.Read(ref s.BytesToOrigin),
+            Volatile.Read(ref s.BytesToPlayer))).ToList();
+        return WriteJsonAsync(context, new SessionsAnswer(0, views), ProxyJsonContext.Default.SessionsAnswer);
+    }
+
+    private static bool HasToken(HttpRequest request, string token)
+    {
+        var given = request.Query["token"].ToString();
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            given = authorization["Bearer ".Length..].Trim();
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
+    }
+
+    internal static Task WriteJsonAsync<T>(HttpContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(value, type), context.RequestAborted);
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Origin {OriginId} at {Ip} registered (api {Api}, rtc {Rtc})")]
+    private static partial void LogRegistered(ILogger logger, string originId, string ip, string api, string rtc);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Registration from {Remote} rejected: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string? remote, string reason);
+}

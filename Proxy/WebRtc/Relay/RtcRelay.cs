@@ -1,0 +1,499 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using SrsProxy.Configuration;
+using SrsProxy.Registry;
+
+namespace SrsProxy.WebRtc.Relay;
+
+/// <summary>
+/// Relays WebRTC media (STUN, DTLS, SRTP/SRTCP) between players and origins through one public UDP port.
+/// A player's first STUN binding request names its session by USERNAME; after that the player's address
+/// does. Each session has its own socket towards the origin, so the origin sees one address per player.
+/// One long-lived receive loop per socket; no allocation, task, lock or log line per datagram.
+/// </summary>
+internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
+{
+    /// <summary>
+    /// Receive buffer size. WebRTC keeps datagrams under the path MTU (about 1,200 bytes for DTLS and SRTP);
+    /// 4 KiB leaves room for any STUN message and for loopback paths with a large MTU.
+    /// </summary>
+    internal const int MaxDatagramSize = 4096;
+
+    private readonly ProxyOptions _options;
+    private readonly IProxyRegistry _registry;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RtcRelay> _logger;
+    private readonly IHostApplicationLifetime? _lifetime;
+    private readonly ConcurrentDictionary<string, RtcSession> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RtcSession> _byUsername = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RtcSession>.AlternateLookup<ReadOnlySpan<char>> _byUsernameSpan;
+    private readonly ConcurrentDictionary<AddressKey, RtcSession> _byAddress = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _socket;
+    private Task _receiveLoop = Task.CompletedTask;
+    private Task _sweepLoop = Task.CompletedTask;
+
+    public RtcRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<RtcRelay> logger, IHostApplicationLifetime? lifetime = null)
+    {
+        _options = options;
+        _registry = registry;
+        _time = time;
+        _logger = logger;
+        _lifetime = lifetime;
+        _byUsernameSpan = _byUsername.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public RelayCounters Counters { get; } = new();
+
+    /// <summary>The bound public address; its port is what answers advertise.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket ?? throw new InvalidOperationException("relay not started")).LocalEndPoint!;
+
+    public int SessionCount => _byId.Count;
+
+    public IEnumerable<RtcSession> Sessions => _byId.Values;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var endPoint = _options.WebRtcServer.ToEndPoint();
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.ReceiveBufferSize = _options.RtcSocketBufferBytes;
+            socket.SendBufferSize = _options.RtcSocketBufferBytes;
+            socket.Bind(endPoint);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        _socket = socket;
+        LogListening(LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize);
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(socket, _stopping.Token));
+        _sweepLoop = Task.Run(() => SweepLoopAsync(_stopping.Token));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        _socket?.Dispose();
+        foreach (var session in _byId.Values)
+        {
+            await CloseAsync(session, "proxy stopping");
+        }
+
+        await Task.WhenAll(_receiveLoop, _sweepLoop).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await StopAsync(CancellationToken.None);
+        }
+
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Registers a session the signalling path created. Its origin socket opens when the player's first
+    /// STUN request arrives. False if its ICE username is taken (two live sessions never share one).
+    /// </summary>
+    public bool TryOpen(RtcSessionRecord record, IPEndPoint originEndPoint, string icePassword, out RtcSession session)
+    {
+        session = new RtcSession(record, originEndPoint, icePassword, _time.GetTimestamp());
+        if (!_byUsername.TryAdd(record.Username, session))
+        {
+            return false;
+        }
+
+        _byId[record.Id] = session;
+        Interlocked.Increment(ref Counters.SessionsOpened);
+        LogSessionOpened(record.Id, record.Kind, record.StreamKey, record.Username, originEndPoint);
+        return true;
+    }
+
+    public RtcSession? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>After an ICE restart: the session answers to its new username from now on.</summary>
+    public bool TryUpdate(RtcSession session, RtcSessionRecord record, string icePassword)
+    {
+        var oldUsername = session.Record.Username;
+        if (oldUsername != record.Username && !_byUsername.TryAdd(record.Username, session))
+        {
+            return false;
+        }
+
+        session.Update(record, icePassword);
+        if (oldUsername != record.Username)
+        {
+            _byUsername.TryRemove(new KeyValuePair<string, RtcSession>(oldUsername, session));
+        }
+
+        return true;
+    }
+
+    /// <summary>Ends a session at once: tables cleared, origin socket closed, registry entry removed.</summary>
+    public async ValueTask<bool> CloseAsync(RtcSession session, string reason)
+    {
+        if (!session.TryClose())
+        {
+            return false;
+        }
+
+        _byId.TryRemove(new KeyValuePair<string, RtcSession>(session.Id, session));
+        _byUsername.TryRemove(new KeyValuePair<string, RtcSession>(session.Record.Username, session));
+        if (session.PlayerAddress is not null)
+        {
+            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(session.PlayerKey, session));
+        }
+
+        session.OriginSocket?.Dispose();
+        Interlocked.Add(ref Counters.ClosedPacketsToOrigin, Volatile.Read(ref session.PacketsToOrigin));
+        Interlocked.Add(ref Counters.ClosedBytesToOrigin, Volatile.Read(ref session.BytesToOrigin));
+        Interlocked.Add(ref Counters.ClosedPacketsToPlayer, Volatile.Read(ref session.PacketsToPlayer));
+        Interlocked.Add(ref Counters.ClosedBytesToPlayer, Volatile.Read(ref session.BytesToPlayer));
+        Interlocked.Increment(ref Counters.SessionsClosed);
+        LogSessionClosed(session.Id, reason, session.PacketsToOrigin, session.PacketsToPlayer);
+        try
+        {
+            await _registry.RemoveRtcSessionAsync(session.Id, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            LogRegistryError(e);
+        }
+
+        return true;
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        // One pinned buffer and one address object for the life of the loop: nothing per datagram.
+        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramSize, pinned: true);
+        var from = new SocketAddress(socket.AddressFamily);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            int length;
+            try
+            {
+                length = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException e) when (IsPerDatagramError(e.SocketErrorCode))
+            {
+                // An ICMP error for an earlier send, or an oversized datagram: about one datagram, not the socket.
+                Counters.Drop(DropReason.Malformed);
+                continue;
+            }
+            catch (SocketException e) when (cancellationToken.IsCancellationRequested || e.SocketErrorCode == SocketError.OperationAborted)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogReceiveLoopFailed(e);
+                Environment.ExitCode = 1;
+                _lifetime?.StopApplication();
+                return;
+            }
+
+            HandleFromPlayer(buffer.AsSpan(0, length), from);
+        }
+    }
+
+    private static bool IsPerDatagramError(SocketError error) =>
+        error is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize
+            or SocketError.HostUnreachable or SocketError.NetworkUnreachable;
+
+    /// <summary>One datagram from a player (or anyone): find its session and pass it to the origin.</summary>
+    internal void HandleFromPlayer(ReadOnlySpan<byte> datagram, SocketAddress from)
+    {
+        if (datagram.IsEmpty)
+        {
+            Counters.Drop(DropReason.Malformed);
+            return;
+        }
+
+        var key = AddressKey.From(from);
+        RtcSession? session;
+        switch (DatagramClass.Of(datagram[0]))
+        {
+            case DatagramKind.Stun:
+                if (!StunMessage.TryParse(datagram, out var stun))
+                {
+                    Counters.Drop(DropReason.Malformed);
+                    return;
+                }
+
+                if (stun.IsBindingRequest && !stun.Username.IsEmpty)
+                {
+                    session = FindByUsername(stun.Username);
+                    if (session is null)
+                    {
+                        Counters.Drop(DropReason.UnknownUsername);
+                        return;
+                    }
+
+                    if (session.PlayerAddress is null || session.PlayerKey != key)
+                    {
+                        // A new address takes over the session only with proof it knows the ICE password:
+                        // a spoofed request naming a known username must not steal the media.
+                        if (!stun.HasValidIntegrity(session.IcePassword))
+                        {
+                            Counters.Drop(DropReason.BadIntegrity);
+                            return;
+                        }
+
+                        if (!TryBind(session, from, key))
+                        {
+                            return;
+                        }
+                    }
+                }
+                else if (!_byAddress.TryGetValue(key, out session))
+                {
+                    Counters.Drop(DropReason.UnknownAddress);
+                    return;
+                }
+
+                break;
+            case DatagramKind.Dtls or DatagramKind.Rtp:
+                if (!_byAddress.TryGetValue(key, out session))
+                {
+                    Counters.Drop(DropReason.UnknownAddress);
+                    return;
+                }
+
+                break;
+            default:
+                Counters.Drop(DropReason.Malformed);
+                return;
+        }
+
+        ForwardToOrigin(session, datagram);
+    }
+
+    private RtcSession? FindByUsername(ReadOnlySpan<byte> username)
+    {
+        Span<char> chars = stackalloc char[StunMessage.MaxUsernameLength];
+        if (Ascii.ToUtf16(username, chars, out var written) != OperationStatus.Done)
+        {
+            return null;
+        }
+
+        return _byUsernameSpan.TryGetValue(chars[..written], out var session) ? session : null;
+    }
+
+    /// <summary>Points the session at a player address, opening its origin socket on first use.</summary>
+    private bool TryBind(RtcSession session, SocketAddress from, AddressKey key)
+    {
+        if (session.IsClosed)
+        {
+            Counters.Drop(DropReason.SessionClosed);
+            return false;
+        }
+
+        if (session.OriginSocket is null)
+        {
+            Socket originSocket;
+            try
+            {
+                originSocket = new Socket(session.OriginEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                originSocket.Connect(session.OriginEndPoint);
+            }
+            catch (SocketException e)
+            {
+                // Out of file descriptors or ports: resource pressure, the session stays unbound.
+                Counters.Drop(DropReason.SendFailed);
+                LogOriginSocketFailed(session.Id, e.SocketErrorCode);
+                return false;
+            }
+
+            session.OriginSocket = originSocket;
+            if (session.IsClosed)
+            {
+                // Closed by another thread before the socket was published: CloseAsync did not see it.
+                originSocket.Dispose();
+                Counters.Drop(DropReason.SessionClosed);
+                return false;
+            }
+
+            _ = OriginLoopAsync(session, originSocket);
+        }
+
+        var hadAddress = session.PlayerAddress is not null;
+        if (hadAddress)
+        {
+            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(session.PlayerKey, session));
+        }
+
+        session.SetPlayerAddress(from, key);
+        _byAddress[key] = session;
+        if (session.IsClosed)
+        {
+            // Closed while binding: do not leave the address behind.
+            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
+            return false;
+        }
+
+        LogPlayerBound(session.Id, hadAddress ? "moved to" : "bound to", from.ToString());
+        return true;
+    }
+
+    private void ForwardToOrigin(RtcSession session, ReadOnlySpan<byte> datagram)
+    {
+        var socket = session.OriginSocket;
+        if (socket is null)
+        {
+            Counters.Drop(DropReason.SessionClosed);
+            return;
+        }
+
+        session.Touch(_time.GetTimestamp());
+        try
+        {
+            socket.Send(datagram, SocketFlags.None, out var error);
+            if (error != SocketError.Success)
+            {
+                Counters.Drop(DropReason.SendFailed);
+                return;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            Counters.Drop(DropReason.SessionClosed);
+            return;
+        }
+
+        session.PacketsToOrigin++;
+        session.BytesToOrigin += datagram.Length;
+    }
+
+    /// <summary>The session's own receive loop: what the origin sends goes to the player's current address.</summary>
+    private async Task OriginLoopAsync(RtcSession session, Socket originSocket)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramSize);
+        try
+        {
+            var publicSocket = _socket!;
+            while (!session.IsClosed)
+            {
+                int length;
+                try
+                {
+                    length = await originSocket.ReceiveAsync(buffer.AsMemory(0, MaxDatagramSize), SocketFlags.None);
+                }
+                catch (SocketException e) when (!session.IsClosed && IsPerDatagramError(e.SocketErrorCode))
+                {
+                    // The origin's port answered an earlier datagram with ICMP unreachable.
+                    Counters.Drop(DropReason.SendFailed);
+                    continue;
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+                {
+                    break;
+                }
+
+                var player = session.PlayerAddress;
+                if (player is null)
+                {
+                    continue;
+                }
+
+                session.Touch(_time.GetTimestamp());
+                try
+                {
+                    publicSocket.SendTo(buffer.AsSpan(0, length), SocketFlags.None, player);
+                }
+                catch (SocketException)
+                {
+                    Counters.Drop(DropReason.SendFailed);
+                    continue;
+                }
+                catch (ObjectDisposedException)
+                {
+                    break;
+                }
+
+                session.PacketsToPlayer++;
+                session.BytesToPlayer += length;
+            }
+        }
+        catch (Exception e)
+        {
+            LogOriginLoopFailed(session.Id, e);
+            await CloseAsync(session, "relay error");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Closes sessions that went idle or whose origin is gone.</summary>
+    private async Task SweepLoopAsync(CancellationToken cancellationToken)
+    {
+        var period = TimeSpan.FromTicks(Math.Clamp(_options.RtcIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond));
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await SweepAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    internal async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        if (_byId.IsEmpty)
+        {
+            return;
+        }
+
+        HashSet<string>? alive = null;
+        try
+        {
+            var origins = await _registry.GetOriginsAsync(cancellationToken);
+            alive = origins.Where(o => o.Alive).Select(o => o.Origin.Id).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Without the registry, only idleness decides.
+            LogRegistryError(e);
+        }
+
+        foreach (var session in _byId.Values)
+        {
+            if (_time.GetElapsedTime(session.LastActivity) > _options.RtcIdleTimeout)
+            {
+                await CloseAsync(session, "idle");
+            }
+            else if (alive is not null && !alive.Contains(session.Record.OriginId))
+            {
+                await CloseAsync(session, "origin gone");
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SrsProxy.WebRtc.Sdp;
+
+/// <summary>
+/// The two SDP edits the proxy makes: the player's offer loses its candidates (so the origin can reach the
+/// player only through the proxy), and the origin's answer has its UDP candidates pointed at the proxy.
+/// </summary>
+internal static class SdpRewriter
+{
+    /// <summary>
+    /// Removes every <c>a=candidate</c> line (offer or trickle fragment). <c>a=end-of-candidates</c> stays:
+    /// gathering is still complete, with nothing to try but the answerer's own candidates.
+    /// </summary>
+    public static string StripCandidates(string sdp, out int removed)
+    {
+        removed = 0;
+        var result = new StringBuilder(sdp.Length);
+        foreach (var (line, ending) in SdpLines.Split(sdp))
+        {
+            if (line.StartsWith("a=candidate:", StringComparison.Ordinal))
+            {
+                removed++;
+                continue;
+            }
+
+            result.Append(line).Append(ending);
+        }
+
+        return result.ToString();
+    }
+
+    /// <summary>
+    /// Points the answer's UDP candidates at the proxy: each gets <paramref name="proxyPort"/>, and
+    /// <paramref name="proxyAddress"/> when one is given (else it keeps the origin's address, as the reference
+    /// does, unless that is a wildcard). Candidates for other transports (TCP) are removed: the proxy relays
+    /// UDP only, and a TCP candidate would lead the player around it. The first UDP candidate, as the origin
+    /// wrote it, is returned as the relay target.
+    /// </summary>
+    public static AnswerRewrite RewriteAnswer(string sdp, int proxyPort, IPAddress? proxyAddress, IPAddress? fallbackAddress)
+    {
+        var result = new StringBuilder(sdp.Length + 64);
+        SdpCandidate? target = null;
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        var rewritten = 0;
+        var removed = 0;
+        foreach (var (line, ending) in SdpLines.Split(sdp))
+        {
+            if (!line.StartsWith("a=candidate:", StringComparison.Ordinal))
+            {
+                result.Append(line).Append(ending);
+                continue;
+            }
+
+            if (!SdpCandidate.TryParse(line, out var candidate) || !candidate.IsUdp)
+            {
+                removed++;
+                continue;
+            }
+
+            target ??= candidate;
+            var address = proxyAddress?.ToString() ?? candidate.Address;
+            if (proxyAddress is null && IsWildcard(candidate.Address) && fallbackAddress is not null)
+            {
+                address = fallbackAddress.ToString();
+            }
+
+            var newLine = (candidate with { Address = address, Port = proxyPort }).ToLine();
+
+            // Two origin candidates may collapse into one proxy candidate; offer it once.
+            if (written.Add(newLine))
+            {
+                result.Append(newLine).Append(ending);
+                rewritten++;
+            }
+        }
+
+        return new AnswerRewrite(result.ToString(), target, rewritten, removed);
+    }
+
+    internal static bool IsWildcard(string address) =>
+        IPAddress.TryParse(address, out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
+
+    /// <summary>
+    /// Where the relay should send a session's datagrams: the origin's candidate address when the proxy can
+    /// reach it, else the origin's registered address (a wildcard, an mDNS name, or a loopback address of an
+    /// origin on another host are private to the origin). The port is the candidate's.
+    /// </summary>
+    public static bool TryResolveRelayTarget(SdpCandidate candidate, string registeredIp, out string host, out int port)
+    {
+        port = candidate.Port;
+        host = candidate.Address;
+        if (port == 0)
+        {
+            return false;
+        }
+
+        var registeredIsLoopback = IPAddress.TryParse(registeredIp, out var registered) && IPAddress.IsLoopback(registered);
+        if (!IPAddress.TryParse(candidate.Address, out var ip) ||
+            ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any) ||
+            (IPAddress.IsLoopback(ip) && !registeredIsLoopback) ||
+            (ip.AddressFamily == AddressFamily.InterNetworkV6 && ip.IsIPv6LinkLocal))
+        {
+            host = registeredIp;
+        }
+
+        return true;
+    }
+
+    internal static string Describe(SdpCandidate candidate) =>
+        string.Create(CultureInfo.InvariantCulture, $"{candidate.Transport} {candidate.Address}:{candidate.Port} {candidate.Type}");
+}
+
+/// <summary>The rewritten answer, the origin's first UDP candidate (the relay target), and what changed.</summary>
+internal sealed record AnswerRewrite(string Sdp, SdpCandidate? OriginCandidate, int Rewritten, int Removed);

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using SrsProxy.Configuration;
+
+namespace SrsProxy.WebRtc.Signalling;
+
+/// <summary>
+/// HTTP requests from the proxy to an origin's API: one pooled client, a deadline per request, bounded
+/// answers, and failures sorted into "unreachable" (502) and "too slow" (504).
+/// </summary>
+internal sealed class OriginClient : IDisposable
+{
+    /// <summary>Largest answer read from an origin; an SDP answer is a few KiB.</summary>
+    internal const int MaxResponseBytes = 256 * 1024;
+
+    private const int BadGateway = (int)HttpStatusCode.BadGateway;
+
+    private readonly HttpClient _http;
+    private readonly TimeSpan _timeout;
+
+    public OriginClient(ProxyOptions options)
+    {
+        _timeout = options.OriginTimeout;
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectTimeout = options.OriginTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            UseProxy = false,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = MaxResponseBytes,
+        };
+    }
+
+    public async Task<OriginResponse> SendAsync(HttpMethod method, Uri url, string? body, string? contentType, IEnumerable<KeyValuePair<string, string>> headers, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType ?? "application/sdp");
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            var length = response.Content.Headers.ContentLength;
+            if (length > MaxResponseBytes)
+            {
+                throw new OriginException(BadGateway, $"origin answer too large ({length} bytes)");
+            }
+
+            var text = await ReadBoundedAsync(response.Content, deadline.Token);
+            return new OriginResponse(
+                (int)response.StatusCode,
+                response.Content.Headers.ContentType?.ToString(),
+                text,
+                response.Headers.ETag?.ToString(),
+                response.Headers.Location,
+                response.Headers.TryGetValues("Link", out var links) ? links.ToArray() : []);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new OriginException((int)HttpStatusCode.GatewayTimeout, $"origin {url.Authority} did not answer within {GoDuration.Format(_timeout)}");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new OriginException(BadGateway, $"origin {url.Authority} unreachable: {e.Message}");
+        }
+    }
+
+    private static async Task<string> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[MaxResponseBytes + 1];
+        var total = 0;
+        int read;
+        while ((read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+        {
+            total += read;
+            if (total > MaxResponseBytes)
+            {
+                throw new OriginException(BadGateway, "origin answer too large");
+            }
+        }
+
+        return Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>What an origin answered.</summary>
+internal sealed record OriginResponse(int Status, string? ContentType, string Body, string? ETag, Uri? Location, string[] Links)
+{
+    public bool IsSuccess => Status is >= 200 and < 300;
+}
+
+/// <summary>The origin could not be used; <see cref="Status"/> is what the player gets (502 or 504).</summary>
+internal sealed class OriginException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}
