@@ -517,7 +517,6 @@ function setCors(res) {
   res.setHeader("Access-Control-Allow-Methods", "GET, POST, HEAD, PUT, DELETE, OPTIONS, PATCH");
   res.setHeader("Access-Control-Allow-Headers", "*, Content-Type, Authorization, If-Match");
   res.setHeader("Access-Control-Expose-Headers", "Location, ETag, Server, Content-Type, Content-Length, Link");
-  res.setHeader("Access-Control-Allow-Credentials", "true");
   res.setHeader("Server", "SRS/6.0.0 (werift test origin)");
 }
 

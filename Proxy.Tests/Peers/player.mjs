@@ -175,7 +175,10 @@ async function pageStartInner(a, out) {
 
   let resp;
   if (a.mode === "whep" || a.mode === "whip") {
-    resp = await fetch(a.url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: out.offer });
+    resp = await fetch(a.url, {
+      method: "POST", headers: { "Content-Type": "application/sdp" }, body: out.offer,
+      signal: AbortSignal.timeout(a.httpTimeoutMs),
+    });
     out.status = resp.status;
     out.location = resp.headers.get("Location");
     out.etag = resp.headers.get("ETag");
@@ -187,6 +190,7 @@ async function pageStartInner(a, out) {
   } else {
     resp = await fetch(a.url, {
       method: "POST",
+      signal: AbortSignal.timeout(a.httpTimeoutMs),
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({
         api: a.url, streamurl: a.streamurl, clientip: null, sdp: out.offer,
@@ -250,7 +254,7 @@ async function pageStats() {
 
 async function pageDelete(url) {
   try {
-    const r = await fetch(url, { method: "DELETE" });
+    const r = await fetch(url, { method: "DELETE", signal: AbortSignal.timeout(10000) });
     await r.text();
     return { status: r.status, error: null };
   } catch (e) {
@@ -270,7 +274,9 @@ let userDataDir = null;
 let finished = false;
 
 async function cleanup() {
-  try { if (browser) await browser.close(); } catch {}
+  try {
+    if (browser) await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 5000))]);
+  } catch {}
   browser = null;
   try { pageServer?.close(); } catch {}
   try { if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true }); } catch {}
@@ -301,10 +307,25 @@ for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
   });
 }
 
+// If our parent (the test runner) dies we are re-parented: abort and clean up.
+const initialPpid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== initialPpid) {
+    result.error = result.error || "parent died";
+    finish(1);
+  }
+}, 1000).unref();
+
 const candLines = (sdp) => (sdp || "").split(/\r?\n/).filter((l) => l.startsWith("a=candidate:"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
+  // Hard upper bound on the whole run (hung endpoint, stuck browser...).
+  const budgetMs = 30000 + opts.seconds * 1000 + opts.holdMs;
+  setTimeout(() => {
+    result.error = result.error || `overall timeout after ${budgetMs} ms`;
+    finish(1);
+  }, budgetMs).unref();
   const endpoint = new URL(opts.url);
   if (opts.mode === "play-json" || opts.mode === "publish-json") {
     // Accept ?app=&stream= on the URL or --streamurl.
@@ -360,6 +381,7 @@ async function main() {
   await page.addScriptTag({ content: `${pageStartInner.toString()}\n` });
   const start = await page.evaluate(pageStart, {
     mode: opts.mode, url: opts.url, audio: opts.audio, streamurl: opts.streamurl, gatherWait: opts.gatherWait,
+    httpTimeoutMs: 10000,
   });
   Object.assign(result, {
     status: start.status,

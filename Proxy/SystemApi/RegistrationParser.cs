@@ -38,6 +38,12 @@ internal static class RegistrationParser
             return false;
         }
 
+        if (body.GetProperty("ip").ValueKind != JsonValueKind.String)
+        {
+            error = "ip: expected a string";
+            return false;
+        }
+
         if (!IsIpOrHostName(ip) || IsWildcard(ip))
         {
             error = $"ip: '{ip}' is not an IP address or host name the proxy can connect to";
@@ -163,8 +169,24 @@ internal static class RegistrationParser
         return true;
     }
 
-    private static bool IsIpOrHostName(string text) =>
-        IPAddress.TryParse(text, out _) || Uri.CheckHostName(text) == UriHostNameType.Dns;
+    /// <summary>
+    /// A dotted-quad IPv4, an IPv6 address or a DNS name. IPAddress.TryParse alone would take "42" as
+    /// 0.0.0.42, which no origin means.
+    /// </summary>
+    internal static bool IsIpOrHostName(string text)
+    {
+        if (text.Contains(':'))
+        {
+            return IPAddress.TryParse(text, out _);
+        }
+
+        if (text.All(c => char.IsAsciiDigit(c) || c == '.'))
+        {
+            return text.Count(c => c == '.') == 3 && IPAddress.TryParse(text, out _);
+        }
+
+        return Uri.CheckHostName(text) == UriHostNameType.Dns;
+    }
 
     private static bool IsWildcard(string text) =>
         IPAddress.TryParse(text, out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));

@@ -1,0 +1,135 @@
+using System.Net;
+using SrsProxy.Configuration;
+
+namespace SrsProxy.Tests.Configuration;
+
+public class ProxyOptionsParserTests
+{
+    private static ProxyOptions Parse(params (string Key, string Value)[] env) =>
+        ProxyOptionsParser.Parse(env.ToDictionary(e => e.Key, e => e.Value));
+
+    [Fact]
+    public void Parse_Empty_HasReferenceDefaults()
+    {
+        var o = Parse();
+        Assert.Equal(new ListenAddress(null, 11985), o.HttpApi);
+        Assert.Equal(18080, o.HttpServer.Port);
+        Assert.Equal(11935, o.RtmpServer.Port);
+        Assert.Equal(18000, o.WebRtcServer.Port);
+        Assert.Equal(20080, o.SrtServer.Port);
+        Assert.Equal(12025, o.SystemApi.Port);
+        Assert.Null(o.Pprof);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.ForceQuitTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(20), o.GraceQuitTimeout);
+        Assert.Equal("../trunk/research", o.StaticFiles);
+        Assert.Equal(LoadBalancerType.Memory, o.LoadBalancer);
+        Assert.Equal(("127.0.0.1", 6379, "", 0), (o.RedisHost, o.RedisPort, o.RedisPassword, o.RedisDb));
+        Assert.Null(o.DefaultBackend);
+        Assert.Null(o.Candidate);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.OriginTtl);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.RtcIdleTimeout);
+    }
+
+    [Fact]
+    public void Parse_SeedGuideVariables_UseStandardPorts()
+    {
+        var o = Parse(("GO_PPROF", ":6060"), ("PROXY_RTMP_SERVER", "1935"), ("PROXY_HTTP_SERVER", "8080"),
+            ("PROXY_HTTP_API", "1985"), ("PROXY_WEBRTC_SERVER", "8000"), ("PROXY_SRT_SERVER", "10080"),
+            ("PROXY_SYSTEM_API", "12025"), ("PROXY_LOAD_BALANCER_TYPE", "memory"));
+        Assert.Equal(new ListenAddress(null, 6060), o.Pprof);
+        Assert.Equal(1935, o.RtmpServer.Port);
+        Assert.Equal(1985, o.HttpApi.Port);
+        Assert.Equal(8000, o.WebRtcServer.Port);
+    }
+
+    [Fact]
+    public void Parse_HostAndPort_KeepsHost()
+    {
+        var o = Parse(("PROXY_HTTP_API", "127.0.0.1:1985"), ("PROXY_SYSTEM_API", "[::1]:12025"), ("PROXY_WEBRTC_SERVER", "localhost:8000"));
+        Assert.Equal(IPAddress.Loopback, o.HttpApi.Host);
+        Assert.Equal(IPAddress.IPv6Loopback, o.SystemApi.Host);
+        Assert.Equal(IPAddress.Loopback, o.WebRtcServer.Host);
+    }
+
+    [Fact]
+    public void Parse_PprofAlias_IsAccepted()
+    {
+        Assert.Equal(new ListenAddress(IPAddress.Loopback, 6061), Parse(("PROXY_PPROF", "127.0.0.1:6061")).Pprof);
+    }
+
+    [Theory]
+    [InlineData("PROXY_HTTP_API", "abc")]
+    [InlineData("PROXY_HTTP_API", "70000")]
+    [InlineData("PROXY_WEBRTC_SERVER", "host.example:8000")]
+    [InlineData("PROXY_LOAD_BALANCER_TYPE", "consul")]
+    [InlineData("PROXY_ORIGIN_TTL", "soon")]
+    [InlineData("PROXY_RTC_IDLE_TIMEOUT", "-5s")]
+    [InlineData("PROXY_FORCE_QUIT_TIMEOUT", "0s")]
+    [InlineData("PROXY_REDIS_PORT", "0")]
+    [InlineData("PROXY_REDIS_DB", "99")]
+    [InlineData("PROXY_CANDIDATE", "not-an-ip")]
+    [InlineData("PROXY_CANDIDATE", "0.0.0.0")]
+    [InlineData("PROXY_DEFAULT_BACKEND_ENABLED", "maybe")]
+    [InlineData("GO_PPROF", "6060:x")]
+    public void Parse_BadValue_NamesVariableAndValueOnOneLine(string name, string value)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse((name, value)));
+        Assert.Contains($"{name}={value}", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Parse_SeveralBadValues_ReportsAllOfThem()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_HTTP_API", "abc"), ("PROXY_ORIGIN_TTL", "x")));
+        Assert.Contains("PROXY_HTTP_API=abc", e.Message);
+        Assert.Contains("PROXY_ORIGIN_TTL=x", e.Message);
+    }
+
+    [Fact]
+    public void Parse_TwoListenersOnOnePort_IsRejected()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_HTTP_API", "1985"), ("PROXY_SYSTEM_API", "1985")));
+        Assert.Contains("PROXY_HTTP_API=:1985", e.Message);
+        Assert.Contains("PROXY_SYSTEM_API=:1985", e.Message);
+    }
+
+    [Fact]
+    public void Parse_UdpAndTcpOnOnePort_IsAllowed()
+    {
+        var o = Parse(("PROXY_HTTP_API", "8000"), ("PROXY_WEBRTC_SERVER", "8000"));
+        Assert.Equal(8000, o.WebRtcServer.Port);
+    }
+
+    [Fact]
+    public void Parse_NewVariables_AreRead()
+    {
+        var o = Parse(("PROXY_CANDIDATE", "192.0.2.10"), ("PROXY_ORIGIN_TTL", "1m30s"), ("PROXY_RTC_IDLE_TIMEOUT", "15"),
+            ("PROXY_RTC_MAX_SESSIONS", "50"), ("PROXY_SYSTEM_API_TOKEN", "s3cret"));
+        Assert.Equal(IPAddress.Parse("192.0.2.10"), o.Candidate);
+        Assert.Equal(TimeSpan.FromSeconds(90), o.OriginTtl);
+        Assert.Equal(TimeSpan.FromSeconds(15), o.RtcIdleTimeout);
+        Assert.Equal(50, o.MaxRtcSessions);
+        Assert.Equal("s3cret", o.SystemApiToken);
+    }
+
+    [Fact]
+    public void Parse_DefaultBackend_UsesReferenceDefaults()
+    {
+        var o = Parse(("PROXY_DEFAULT_BACKEND_ENABLED", "on"));
+        Assert.Equal(new DefaultBackendOptions("127.0.0.1", 1935, null, 1985, 8000, 10080), o.DefaultBackend);
+        var custom = Parse(("PROXY_DEFAULT_BACKEND_ENABLED", "on"), ("PROXY_DEFAULT_BACKEND_IP", "127.0.0.2"), ("PROXY_DEFAULT_BACKEND_RTC", "8001"), ("PROXY_DEFAULT_BACKEND_HTTP", "8081"));
+        Assert.Equal(new DefaultBackendOptions("127.0.0.2", 1935, 8081, 1985, 8001, 10080), custom.DefaultBackend);
+    }
+
+    [Fact]
+    public void Describe_MasksSecrets()
+    {
+        var o = Parse(("PROXY_REDIS_PASSWORD", "hunter2"), ("PROXY_SYSTEM_API_TOKEN", "tok"));
+        var text = string.Join(" ", ProxyOptionsParser.Describe(o).Select(p => $"{p.Name}={p.Value}"));
+        Assert.DoesNotContain("hunter2", text);
+        Assert.DoesNotContain("=tok", text);
+        Assert.Contains("PROXY_REDIS_PASSWORD=******", text);
+        Assert.Contains("PROXY_HTTP_API=:11985", text);
+    }
+}
