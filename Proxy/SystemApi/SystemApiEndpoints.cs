@@ -118,7 +118,7 @@ internal static partial class SystemApiEndpoints
             s.Record.StreamKey,
             s.Record.OriginId,
             s.OriginEndPoint.ToString(),
-            s.PlayerAddress?.ToString(),
+            s.MediaAddress?.ToString(),
             Math.Round(time.GetElapsedTime(s.LastActivity).TotalSeconds, 1),
             Volatile.Read(ref s.PacketsToOrigin),
             Volatile.Read(ref s.PacketsToPlayer),

@@ -14,8 +14,8 @@ internal sealed partial class RtcRelay
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "RTC session {SessionId} closed ({Reason}): {ToOrigin} datagrams to origin, {ToPlayer} to player")]
     private partial void LogSessionClosed(string sessionId, string reason, long toOrigin, long toPlayer);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "RTC session {SessionId}: player {Change} {Player}")]
-    private partial void LogPlayerBound(string sessionId, string change, string player);
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "RTC session {SessionId}: player address {Player} (slot {Slot})")]
+    private partial void LogPlayerBound(string sessionId, string player, int slot);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "RTC session {SessionId}: cannot open a socket towards the origin ({Error})")]
     private partial void LogOriginSocketFailed(string sessionId, SocketError error);

@@ -153,9 +153,9 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
 
         _byId.TryRemove(new KeyValuePair<string, RtcSession>(session.Id, session));
         _byUsername.TryRemove(new KeyValuePair<string, RtcSession>(session.Record.Username, session));
-        if (session.PlayerAddress is not null)
+        foreach (var key in session.Keys)
         {
-            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(session.PlayerKey, session));
+            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
         }
 
         session.OriginSocket?.Dispose();
@@ -252,9 +252,10 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                         return;
                     }
 
-                    if (session.PlayerAddress is null || session.PlayerKey != key)
+                    var slot = session.SlotOf(key);
+                    if (slot < 0)
                     {
-                        // A new address takes over the session only with proof it knows the ICE password:
+                        // A new address joins the session only with proof it knows the ICE password:
                         // a spoofed request naming a known username must not steal the media.
                         if (!stun.HasValidIntegrity(session.IcePassword))
                         {
@@ -262,11 +263,19 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                             return;
                         }
 
-                        if (!TryBind(session, from, key))
+                        slot = TryBind(session, from, key);
+                        if (slot < 0)
                         {
                             return;
                         }
                     }
+
+                    if (stun.HasUseCandidate && session.MediaSlot != slot)
+                    {
+                        session.SetMediaSlot(slot);
+                    }
+
+                    session.RememberTransaction(stun.TransactionId, slot);
                 }
                 else if (!_byAddress.TryGetValue(key, out session))
                 {
@@ -280,6 +289,13 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 {
                     Counters.Drop(DropReason.UnknownAddress);
                     return;
+                }
+
+                // Media from one of the player's addresses: that is where the origin's media goes now.
+                var mediaSlot = session.SlotOf(key);
+                if (mediaSlot >= 0 && mediaSlot != session.MediaSlot)
+                {
+                    session.SetMediaSlot(mediaSlot);
                 }
 
                 break;
@@ -302,13 +318,16 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         return _byUsernameSpan.TryGetValue(chars[..written], out var session) ? session : null;
     }
 
-    /// <summary>Points the session at a player address, opening its origin socket on first use.</summary>
-    private bool TryBind(RtcSession session, SocketAddress from, AddressKey key)
+    /// <summary>
+    /// Adds a player address to the session, opening its origin socket on first use. Returns the address's
+    /// slot, or -1 when the session cannot take it.
+    /// </summary>
+    private int TryBind(RtcSession session, SocketAddress from, AddressKey key)
     {
         if (session.IsClosed)
         {
             Counters.Drop(DropReason.SessionClosed);
-            return false;
+            return -1;
         }
 
         if (session.OriginSocket is null)
@@ -324,7 +343,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 // Out of file descriptors or ports: resource pressure, the session stays unbound.
                 Counters.Drop(DropReason.SendFailed);
                 LogOriginSocketFailed(session.Id, e.SocketErrorCode);
-                return false;
+                return -1;
             }
 
             session.OriginSocket = originSocket;
@@ -333,29 +352,28 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 // Closed by another thread before the socket was published: CloseAsync did not see it.
                 originSocket.Dispose();
                 Counters.Drop(DropReason.SessionClosed);
-                return false;
+                return -1;
             }
 
             _ = OriginLoopAsync(session, originSocket);
         }
 
-        var hadAddress = session.PlayerAddress is not null;
-        if (hadAddress)
+        var slot = session.AddAddress(from, key, out var evicted);
+        if (evicted is { } old)
         {
-            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(session.PlayerKey, session));
+            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(old, session));
         }
 
-        session.SetPlayerAddress(from, key);
         _byAddress[key] = session;
         if (session.IsClosed)
         {
             // Closed while binding: do not leave the address behind.
             _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
-            return false;
+            return -1;
         }
 
-        LogPlayerBound(session.Id, hadAddress ? "moved to" : "bound to", from.ToString());
-        return true;
+        LogPlayerBound(session.Id, from.ToString(), slot);
+        return slot;
     }
 
     private void ForwardToOrigin(RtcSession session, ReadOnlySpan<byte> datagram)
@@ -412,7 +430,10 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                     break;
                 }
 
-                var player = session.PlayerAddress;
+                var datagram = buffer.AsSpan(0, length);
+                var player = StunMessage.IsResponse(datagram)
+                    ? session.AddressForResponse(datagram.Slice(8, StunMessage.TransactionIdLength))
+                    : session.MediaAddress;
                 if (player is null)
                 {
                     continue;
@@ -421,7 +442,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 session.Touch(_time.GetTimestamp());
                 try
                 {
-                    publicSocket.SendTo(buffer.AsSpan(0, length), SocketFlags.None, player);
+                    publicSocket.SendTo(datagram, SocketFlags.None, player);
                 }
                 catch (SocketException)
                 {

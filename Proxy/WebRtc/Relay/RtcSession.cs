@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -6,15 +7,32 @@ using SrsProxy.Registry;
 namespace SrsProxy.WebRtc.Relay;
 
 /// <summary>
-/// One player's WebRTC session in the relay: the player's current address, and the socket that carries its
-/// datagrams to the origin, so the origin sees one distinct address per player. The receive loop of the
-/// relay's public socket writes the player side; the session's own loop reads the origin side.
+/// One player's WebRTC session in the relay, and the socket that carries its datagrams to the origin, so the
+/// origin sees one distinct address per player.
+/// A player may check connectivity from several of its addresses at once (a browser tries every local
+/// interface), so the session knows up to <see cref="MaxPlayerAddresses"/> of them: a STUN response from the
+/// origin goes back to the address that sent the request, as if the origin had answered it directly, and
+/// everything else goes to the media address, the one the player nominated or last sent media from.
+/// The public socket's receive loop writes the player side; the session's own loop reads it.
 /// </summary>
 internal sealed class RtcSession
 {
-    private volatile SocketAddress? _playerAddress;
+    /// <summary>Player addresses remembered per session; the oldest is forgotten past it.</summary>
+    internal const int MaxPlayerAddresses = 4;
+
+    /// <summary>Recent STUN requests whose responses are routed back by transaction id.</summary>
+    private const int TransactionSlots = 16;
+
+    private readonly SocketAddress?[] _addresses = new SocketAddress?[MaxPlayerAddresses];
+    private readonly AddressKey[] _keys = new AddressKey[MaxPlayerAddresses];
+    private readonly Transaction[] _transactions = new Transaction[TransactionSlots];
+    private volatile SocketAddress? _mediaAddress;
     private volatile RtcSessionRecord _record;
     private volatile byte[] _icePassword;
+    private int _addressCount;
+    private int _nextAddress;
+    private int _nextTransaction;
+    private int _mediaSlot = -1;
     private int _closed;
     private long _lastActivity;
 
@@ -38,9 +56,8 @@ internal sealed class RtcSession
     /// <summary>Connected to the origin once the first STUN request from the player arrived; null before.</summary>
     public Socket? OriginSocket { get; set; }
 
-    public SocketAddress? PlayerAddress => _playerAddress;
-
-    public AddressKey PlayerKey { get; private set; }
+    /// <summary>Where the origin's media goes; null until the player's first STUN request.</summary>
+    public SocketAddress? MediaAddress => _mediaAddress;
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
@@ -59,13 +76,94 @@ internal sealed class RtcSession
 
     public void Touch(long now) => Volatile.Write(ref _lastActivity, now);
 
-    /// <summary>Moves the session to a new player address (a copy: the caller's buffer is reused).</summary>
-    public void SetPlayerAddress(SocketAddress address, AddressKey key)
+    /// <summary>The slot of a known player address, or -1.</summary>
+    public int SlotOf(AddressKey key)
+    {
+        var count = _addressCount;
+        for (var i = 0; i < count; i++)
+        {
+            if (_keys[i] == key)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Remembers a new player address (a copy: the caller's buffer is reused). When all slots are taken the
+    /// oldest goes; its key is returned so the relay can forget it too.
+    /// </summary>
+    public int AddAddress(SocketAddress address, AddressKey key, out AddressKey? evicted)
     {
         var copy = new SocketAddress(address.Family, address.Size);
         address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
-        PlayerKey = key;
-        _playerAddress = copy;
+        int slot;
+        evicted = null;
+        if (_addressCount < MaxPlayerAddresses)
+        {
+            slot = _addressCount;
+        }
+        else
+        {
+            slot = _nextAddress;
+            _nextAddress = (_nextAddress + 1) % MaxPlayerAddresses;
+            evicted = _keys[slot];
+        }
+
+        _keys[slot] = key;
+        _addresses[slot] = copy;
+        if (_addressCount < MaxPlayerAddresses)
+        {
+            _addressCount++;
+        }
+
+        if (_mediaSlot < 0 || _mediaSlot == slot)
+        {
+            SetMediaSlot(slot);
+        }
+
+        return slot;
+    }
+
+    /// <summary>Every address the session knows, for cleanup.</summary>
+    public IEnumerable<AddressKey> Keys => _keys.Take(_addressCount);
+
+    public int MediaSlot => Volatile.Read(ref _mediaSlot);
+
+    /// <summary>The player nominated this address, or sent media from it: the origin's media goes there.</summary>
+    public void SetMediaSlot(int slot)
+    {
+        _mediaAddress = _addresses[slot];
+        Volatile.Write(ref _mediaSlot, slot);
+    }
+
+    /// <summary>Notes which player address sent a STUN request, so its response can find the way back.</summary>
+    public void RememberTransaction(ReadOnlySpan<byte> transactionId, int slot)
+    {
+        var index = _nextTransaction;
+        _nextTransaction = (index + 1) % TransactionSlots;
+        _transactions[index] = new Transaction(
+            BinaryPrimitives.ReadUInt64LittleEndian(transactionId),
+            BinaryPrimitives.ReadUInt32LittleEndian(transactionId[8..]),
+            slot);
+    }
+
+    /// <summary>The address a STUN response goes to: the requester's, else the media address.</summary>
+    public SocketAddress? AddressForResponse(ReadOnlySpan<byte> transactionId)
+    {
+        var high = BinaryPrimitives.ReadUInt64LittleEndian(transactionId);
+        var low = BinaryPrimitives.ReadUInt32LittleEndian(transactionId[8..]);
+        foreach (var transaction in _transactions)
+        {
+            if (transaction.High == high && transaction.Low == low)
+            {
+                return _addresses[transaction.Slot] ?? _mediaAddress;
+            }
+        }
+
+        return _mediaAddress;
     }
 
     /// <summary>After an ICE restart the username and password change; the relay re-indexes the username.</summary>
@@ -77,4 +175,7 @@ internal sealed class RtcSession
 
     /// <summary>Marks the session closed; true only for the first caller.</summary>
     public bool TryClose() => Interlocked.Exchange(ref _closed, 1) == 0;
+
+    /// <summary>A STUN transaction id (96 bits) and the slot of the address that sent it.</summary>
+    private readonly record struct Transaction(ulong High, uint Low, int Slot);
 }

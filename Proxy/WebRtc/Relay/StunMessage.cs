@@ -17,17 +17,23 @@ internal readonly ref struct StunMessage
     public const ushort AttributeMessageIntegrity = 0x0008;
     public const ushort AttributeFingerprint = 0x8028;
 
+    /// <summary>RFC 8445 section 7.1.2: the controlling agent nominates the pair this request checks.</summary>
+    public const ushort AttributeUseCandidate = 0x0025;
+
+    public const int TransactionIdLength = 12;
+
     /// <summary>RFC 8489 section 14.3: USERNAME is less than 509 bytes.</summary>
     public const int MaxUsernameLength = 509;
 
     private const int MessageIntegrityLength = 20;
 
-    private StunMessage(ReadOnlySpan<byte> datagram, ushort type, ReadOnlySpan<byte> username, int integrityOffset)
+    private StunMessage(ReadOnlySpan<byte> datagram, ushort type, ReadOnlySpan<byte> username, int integrityOffset, bool useCandidate)
     {
         Datagram = datagram;
         Type = type;
         Username = username;
         IntegrityOffset = integrityOffset;
+        HasUseCandidate = useCandidate;
     }
 
     public ReadOnlySpan<byte> Datagram { get; }
@@ -40,7 +46,20 @@ internal readonly ref struct StunMessage
     /// <summary>Offset of the MESSAGE-INTEGRITY attribute header, or -1.</summary>
     public int IntegrityOffset { get; }
 
+    /// <summary>True when the request carries USE-CANDIDATE: the player nominated this address for media.</summary>
+    public bool HasUseCandidate { get; }
+
     public bool IsBindingRequest => Type == BindingRequest;
+
+    public ReadOnlySpan<byte> TransactionId => Datagram.Slice(8, TransactionIdLength);
+
+    /// <summary>
+    /// True for a STUN success or error response (class bits 10 or 11, RFC 8489 section 5): the answer to a
+    /// request, which goes back to whoever sent that request. A cheap header check, no attribute walk.
+    /// </summary>
+    public static bool IsResponse(ReadOnlySpan<byte> datagram) =>
+        datagram.Length >= HeaderLength && datagram[0] <= 3 && (datagram[1] & 0x10) != 0 &&
+        BinaryPrimitives.ReadUInt32BigEndian(datagram[4..]) == MagicCookie;
 
     public static bool TryParse(ReadOnlySpan<byte> datagram, out StunMessage message)
     {
@@ -60,6 +79,7 @@ internal readonly ref struct StunMessage
 
         ReadOnlySpan<byte> username = default;
         var integrityOffset = -1;
+        var useCandidate = false;
         var offset = HeaderLength;
         while (offset < datagram.Length)
         {
@@ -97,13 +117,16 @@ internal readonly ref struct StunMessage
 
                         integrityOffset = offset;
                         break;
+                    case AttributeUseCandidate:
+                        useCandidate = true;
+                        break;
                 }
             }
 
             offset += 4 + padded;
         }
 
-        message = new StunMessage(datagram, type, username, integrityOffset);
+        message = new StunMessage(datagram, type, username, integrityOffset, useCandidate);
         return true;
     }
 
