@@ -23,6 +23,7 @@ internal static partial class SystemApiEndpoints
         endpoints.MapGet("/api/v1/origins", OriginsAsync);
         endpoints.MapGet("/api/v1/streams", StreamsAsync);
         endpoints.MapGet("/api/v1/sessions", SessionsAsync);
+        endpoints.MapGet("/metrics", Metrics.MetricsEndpoint.WriteAsync);
     }
 
     private static async Task RegisterAsync(HttpContext context, IProxyRegistry registry, ProxyOptions options, ILoggerFactory loggers)
@@ -118,7 +119,7 @@ internal static partial class SystemApiEndpoints
             s.Record.StreamKey,
             s.Record.OriginId,
             s.OriginEndPoint.ToString(),
-            s.MediaAddress?.ToString(),
+            s.MediaAddress is { } media ? AddressText.Of(media) : null,
             Math.Round(time.GetElapsedTime(s.LastActivity).TotalSeconds, 1),
             Volatile.Read(ref s.PacketsToOrigin),
             Volatile.Read(ref s.PacketsToPlayer),

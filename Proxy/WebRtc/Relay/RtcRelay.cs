@@ -372,7 +372,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             return -1;
         }
 
-        LogPlayerBound(session.Id, from.ToString(), slot);
+        LogPlayerBound(session.Id, AddressText.Of(from), slot);
         return slot;
     }
 

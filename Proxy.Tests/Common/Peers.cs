@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace SrsProxy.Tests.Common;
+
+/// <summary>
+/// The Node test peers in <c>Proxy.Tests/Peers</c>: an SRS-like origin on werift and a headless Chromium
+/// player. <c>scripts/test</c> installs them (<c>npm ci</c>) before the tests run.
+/// </summary>
+internal static class Peers
+{
+    public static string Directory { get; } = FindPeers();
+
+    private static string FindPeers()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "Proxy.Tests", "Peers");
+            if (File.Exists(Path.Combine(candidate, "origin.mjs")))
+            {
+                if (!System.IO.Directory.Exists(Path.Combine(candidate, "node_modules", "werift")))
+                {
+                    throw new InvalidOperationException($"{candidate}/node_modules is missing: run scripts/test, or npm ci in that folder");
+                }
+
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("Proxy.Tests/Peers not found above " + AppContext.BaseDirectory);
+    }
+
+    internal static Process StartNode(string script, IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = Directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(script);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("cannot start node");
+    }
+}
+
+/// <summary>An SRS-like WebRTC origin (werift): ICE-lite on one UDP port, WHIP/WHEP, registration heartbeats.</summary>
+internal sealed class OriginPeer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _stderr = new();
+
+    private OriginPeer(Process process, JsonElement ready)
+    {
+        _process = process;
+        ApiPort = ready.GetProperty("api").GetInt32();
+        RtcPort = ready.GetProperty("rtc").GetInt32();
+        Id = $"{ready.GetProperty("server").GetString()}-{ready.GetProperty("service").GetString()}-{ready.GetProperty("pid").GetString()}";
+    }
+
+    public int ApiPort { get; }
+
+    public int RtcPort { get; }
+
+    /// <summary>The origin's identity as the proxy knows it: server-service-pid.</summary>
+    public string Id { get; }
+
+    public Uri Api => new($"http://127.0.0.1:{ApiPort}/");
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static async Task<OriginPeer> StartAsync(Uri? register, params string[] videoStreams)
+    {
+        var arguments = new List<string> { "--api-port", "0", "--rtc-port", "0", "--ip", "127.0.0.1", "--register-interval-ms", "1000" };
+        if (register is not null)
+        {
+            arguments.AddRange(["--register", register.ToString()]);
+        }
+
+        foreach (var stream in videoStreams)
+        {
+            arguments.AddRange(["--video", stream]);
+        }
+
+        var process = Peers.StartNode("origin.mjs", arguments);
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (stderr)
+            {
+                stderr.AppendLine(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+        if (line is null || !line.StartsWith("READY ", StringComparison.Ordinal))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"origin did not start: {line}\n{stderr}");
+        }
+
+        var peer = new OriginPeer(process, JsonDocument.Parse(line["READY ".Length..]).RootElement.Clone());
+        lock (stderr)
+        {
+            peer._stderr.Append(stderr);
+        }
+
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (peer._stderr)
+            {
+                peer._stderr.AppendLine(e.Data);
+            }
+        };
+        return peer;
+    }
+
+    /// <summary>What the origin knows of its sessions, including the addresses it saw each one from.</summary>
+    public async Task<JsonElement> SessionsAsync()
+    {
+        using var http = new HttpClient();
+        return JsonDocument.Parse(await http.GetStringAsync(new Uri(Api, "debug/sessions"))).RootElement.Clone();
+    }
+
+    /// <summary>Stops (or resumes) the registration heartbeats, like an origin that hangs.</summary>
+    public async Task SetHeartbeatAsync(bool enabled)
+    {
+        using var http = new HttpClient();
+        var response = await http.PostAsync(new Uri(Api, $"debug/heartbeat?enabled={(enabled ? "true" : "false")}"), null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
+
+/// <summary>Headless Chromium playing (WHEP, SRS JSON play) or publishing (WHIP) through a URL.</summary>
+internal static class ChromiumPlayer
+{
+    public static async Task<PlayerResult> RunAsync(Uri url, string mode = "whep", int seconds = 15, params string[] extra)
+    {
+        var arguments = new List<string> { "--url", url.ToString(), "--mode", mode, "--seconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        arguments.AddRange(extra);
+        using var process = Peers.StartNode("player.mjs", arguments);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        if (last is null)
+        {
+            throw new InvalidOperationException($"player printed nothing (exit {process.ExitCode}): {await stderr}");
+        }
+
+        return new PlayerResult(JsonDocument.Parse(last).RootElement.Clone(), await stderr);
+    }
+}
+
+internal sealed record PlayerResult(JsonElement Json, string Stderr)
+{
+    public bool Ok => Json.GetProperty("ok").GetBoolean();
+
+    public int FramesDecoded => Json.TryGetProperty("framesDecoded", out var f) && f.ValueKind == JsonValueKind.Number ? f.GetInt32() : 0;
+
+    public string? Location => Json.GetProperty("location").GetString();
+
+    public override string ToString()
+    {
+        var copy = System.Text.Json.Nodes.JsonNode.Parse(Json.GetRawText())!.AsObject();
+        copy.Remove("offerSdp");
+        copy.Remove("answerSdp");
+        var tail = Stderr.Length > 3000 ? Stderr[^3000..] : Stderr;
+        return copy.ToJsonString() + "\n--- player stderr (tail) ---\n" + tail;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SrsProxy.Configuration;
+using SrsProxy.Hosting;
+using SrsProxy.Registry;
+using SrsProxy.WebRtc.Relay;
+
+namespace SrsProxy.Tests.Common;
+
+/// <summary>The real proxy, in this process, on ephemeral loopback ports with real sockets.</summary>
+internal sealed class TestProxy : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestProxy(WebApplication app, ProxyOptions options)
+    {
+        _app = app;
+        Options = options;
+        var listeners = app.Services.GetRequiredService<Listeners>();
+        HttpApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpApi).Port}/");
+        SystemApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.SystemApi).Port}/");
+        Relay = app.Services.GetRequiredService<RtcRelay>();
+        Registry = app.Services.GetRequiredService<IProxyRegistry>();
+    }
+
+    public ProxyOptions Options { get; }
+
+    public Uri HttpApi { get; }
+
+    public Uri SystemApi { get; }
+
+    public RtcRelay Relay { get; }
+
+    public IProxyRegistry Registry { get; }
+
+    public IPEndPoint RelayEndPoint => Relay.LocalEndPoint;
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public Uri RegisterUrl => new(SystemApi, "api/v1/srs/register");
+
+    public static async Task<TestProxy> StartAsync(Func<ProxyOptions, ProxyOptions>? configure = null)
+    {
+        var loopback = new ListenAddress(IPAddress.Loopback, 0);
+        var options = new ProxyOptions
+        {
+            HttpApi = loopback,
+            HttpServer = loopback,
+            RtmpServer = loopback,
+            SystemApi = loopback,
+            WebRtcServer = loopback,
+            SrtServer = loopback,
+            OriginTimeout = TimeSpan.FromSeconds(5),
+        };
+        options = configure?.Invoke(options) ?? options;
+        var app = ProxyApp.Build(options, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        return new TestProxy(app, options);
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        var text = await Http.GetStringAsync(new Uri(SystemApi, path));
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public async Task<string> MetricsAsync() => await Http.GetStringAsync(new Uri(SystemApi, "metrics"));
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,187 @@
+using System.Net;
+using System.Text.Json;
+using SrsProxy.Tests.Common;
+
+namespace SrsProxy.Tests.WebRtc;
+
+/// <summary>
+/// WebRTC through the proxy with real stacks no one here wrote: origins on werift that behave like SRS
+/// (ICE-lite, one UDP port, registration heartbeats), and headless Chromium as the player and publisher.
+/// </summary>
+[Collection(RealPeersCollection.Name)]
+public class WebRtcEndToEndTests
+{
+    private static Uri Whep(TestProxy proxy, string stream) => new(proxy.HttpApi, $"rtc/v1/whep/?app=live&stream={stream}");
+
+    private static async Task WaitForOriginsAsync(TestProxy proxy, int count)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var origins = await proxy.GetJsonAsync("api/v1/origins");
+            if (origins.GetProperty("origins").EnumerateArray().Count(o => o.GetProperty("alive").GetBoolean()) >= count)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{count} origins did not register");
+    }
+
+    [Fact]
+    public async Task Whep_ChromiumThroughProxy_DecodesVideo_OriginSeesOnlyTheProxy()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(proxy, 1);
+
+        var player = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 20, "--hold-ms", "500");
+
+        Assert.True(player.Ok, player.ToString());
+        Assert.True(player.FramesDecoded > 0, player.ToString());
+        Assert.Equal(201, player.Json.GetProperty("status").GetInt32());
+        Assert.StartsWith("/rtc/v1/sessions/", player.Location);
+
+        // Every candidate the player got points at the proxy's UDP port, and that is where media came from.
+        var proxyUdp = $"127.0.0.1:{proxy.RelayEndPoint.Port}";
+        var candidates = player.Json.GetProperty("remoteCandidates").EnumerateArray().Select(c => c.GetString()!).ToList();
+        Assert.NotEmpty(candidates);
+        Assert.All(candidates, c => Assert.Contains($" 127.0.0.1 {proxy.RelayEndPoint.Port} typ host", c));
+        Assert.Equal(proxyUdp, player.Json.GetProperty("selectedPair").GetProperty("remote").GetString());
+
+        // The origin never saw the player's own addresses or candidates: only the proxy's session socket.
+        var sessions = await origin.SessionsAsync();
+        var session = Assert.Single(sessions.EnumerateArray());
+        Assert.False(session.GetProperty("offerHadCandidates").GetBoolean());
+        var offerCandidatePorts = player.Json.GetProperty("offerCandidates").EnumerateArray()
+            .Select(c => c.GetString()!.Split(' ')[5]).ToHashSet();
+        var seen = session.GetProperty("remoteAddresses").EnumerateArray().Select(a => a.GetString()!).ToList();
+        Assert.NotEmpty(seen);
+        Assert.All(seen, address =>
+        {
+            var endPoint = IPEndPoint.Parse(address);
+            Assert.Equal(IPAddress.Loopback, endPoint.Address);
+            Assert.DoesNotContain(endPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), offerCandidatePorts);
+        });
+        Assert.Single(seen.Distinct());
+    }
+
+    [Fact]
+    public async Task JsonPlayApi_ChromiumThroughProxy_DecodesVideo()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(proxy, 1);
+
+        var player = await ChromiumPlayer.RunAsync(new Uri(proxy.HttpApi, "rtc/v1/play/"), "play-json", 20,
+            "--streamurl", "webrtc://localhost/live/livestream");
+
+        Assert.True(player.Ok, player.ToString());
+        Assert.True(player.FramesDecoded > 0, player.ToString());
+    }
+
+    [Fact]
+    public async Task Whip_PublishThroughProxy_PlayedBackThroughProxy()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl);
+        await WaitForOriginsAsync(proxy, 1);
+
+        var publisher = ChromiumPlayer.RunAsync(new Uri(proxy.HttpApi, "rtc/v1/whip/?app=live&stream=pub"), "whip", 20, "--hold-ms", "25000");
+
+        // The player starts once the publisher's session is up (it relays through the proxy too).
+        for (var i = 0; i < 200 && !proxy.Relay.Sessions.Any(s => s.Record.Kind == "whip" && s.PacketsToOrigin > 50); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        var player = await ChromiumPlayer.RunAsync(Whep(proxy, "pub"), "whep", 20, "--delete");
+        Assert.True(player.Ok, player.ToString());
+        Assert.True(player.FramesDecoded > 0, player.ToString());
+
+        var whip = proxy.Relay.Sessions.Single(s => s.Record.Kind == "whip");
+        Assert.True(whip.PacketsToOrigin > 0);
+        Assert.Equal(whip.Record.OriginId, (await proxy.GetJsonAsync("api/v1/streams")).GetProperty("streams")
+            .EnumerateArray().Single(s => s.GetProperty("stream").GetString() == "__defaultVhost__/live/pub").GetProperty("origin_id").GetString());
+        await publisher.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
+    }
+
+    [Fact]
+    public async Task Delete_ThroughProxy_EndsRelayAndOriginSession()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(proxy, 1);
+
+        var player = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 20, "--delete");
+
+        Assert.True(player.Ok, player.ToString());
+        Assert.Equal(200, player.Json.GetProperty("deleteStatus").GetInt32());
+        Assert.Equal(0, proxy.Relay.SessionCount);
+        Assert.Empty((await proxy.Registry.SnapshotAsync(default)).RtcSessions);
+        var session = Assert.Single((await origin.SessionsAsync()).EnumerateArray());
+        Assert.True(session.GetProperty("deleted").GetBoolean());
+
+        // The session URL is gone for good.
+        var again = await proxy.Http.DeleteAsync(new Uri(proxy.HttpApi, player.Location!.TrimStart('/')));
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.Contains("srs_proxy_rtc_sessions_closed_total 1", await proxy.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task TwoOrigins_ConcurrentStreams_SpreadOverBoth()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        await using var first = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/a", "live/b");
+        await using var second = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/a", "live/b");
+        await WaitForOriginsAsync(proxy, 2);
+
+        // The first player holds its session while the second stream is picked: fewest sessions wins.
+        var holding = ChromiumPlayer.RunAsync(Whep(proxy, "a"), "whep", 20, "--hold-ms", "8000");
+        for (var i = 0; i < 200 && proxy.Relay.SessionCount == 0; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        var other = await ChromiumPlayer.RunAsync(Whep(proxy, "b"), "whep", 20);
+        var held = await holding;
+
+        Assert.True(held.Ok, held.ToString());
+        Assert.True(other.Ok, other.ToString());
+        var streams = (await proxy.GetJsonAsync("api/v1/streams")).GetProperty("streams").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("stream").GetString()!, s => s.GetProperty("origin_id").GetString()!);
+        Assert.Equal(2, streams.Count);
+        Assert.NotEqual(streams["__defaultVhost__/live/a"], streams["__defaultVhost__/live/b"]);
+        Assert.Equal(new[] { first.Id, second.Id }.Order(), streams.Values.Order());
+    }
+
+    [Fact]
+    public async Task OriginStopsHeartbeating_GetsNoNewStreams()
+    {
+        await using var proxy = await TestProxy.StartAsync(o => o with { OriginTtl = TimeSpan.FromSeconds(3) });
+        await using var silent = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
+        await using var beating = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(proxy, 2);
+
+        await silent.SetHeartbeatAsync(false);
+        JsonElement silentState = default;
+        for (var i = 0; i < 100; i++)
+        {
+            silentState = (await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray()
+                .Single(o => o.GetProperty("id").GetString() == silent.Id);
+            if (!silentState.GetProperty("alive").GetBoolean())
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.False(silentState.GetProperty("alive").GetBoolean());
+        var player = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 20);
+        Assert.True(player.Ok, player.ToString());
+        Assert.Empty((await silent.SessionsAsync()).EnumerateArray());
+        Assert.Single((await beating.SessionsAsync()).EnumerateArray());
+    }
+}
