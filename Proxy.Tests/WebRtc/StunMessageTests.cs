@@ -48,6 +48,14 @@ public class StunMessageTests
         Assert.True(message.HasValidIntegrity("secret-password"u8));
     }
 
+    [Theory]
+    [InlineData(0x0001, false)]
+    [InlineData(0x0011, false)]
+    [InlineData(0x0101, true)]
+    [InlineData(0x0111, true)]
+    public void IsResponse_ClassBits_FollowRfc8489(int type, bool response) =>
+        Assert.Equal(response, StunMessage.IsResponse(Build(null, null, (ushort)type)));
+
     [Fact]
     public void TryParse_NoUsername_HasEmptyUsername()
     {

@@ -54,11 +54,11 @@ internal readonly ref struct StunMessage
     public ReadOnlySpan<byte> TransactionId => Datagram.Slice(8, TransactionIdLength);
 
     /// <summary>
-    /// True for a STUN success or error response (class bits 10 or 11, RFC 8489 section 5): the answer to a
-    /// request, which goes back to whoever sent that request. A cheap header check, no attribute walk.
+    /// True for a STUN success or error response: class bit C1 (bit 8 of the message type, RFC 8489
+    /// section 5) is set. It answers a request and goes back to whoever sent it. A header check only.
     /// </summary>
     public static bool IsResponse(ReadOnlySpan<byte> datagram) =>
-        datagram.Length >= HeaderLength && datagram[0] <= 3 && (datagram[1] & 0x10) != 0 &&
+        datagram.Length >= HeaderLength && datagram[0] <= 3 && (datagram[0] & 0x01) != 0 &&
         BinaryPrimitives.ReadUInt32BigEndian(datagram[4..]) == MagicCookie;
 
     public static bool TryParse(ReadOnlySpan<byte> datagram, out StunMessage message)

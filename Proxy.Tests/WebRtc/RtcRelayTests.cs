@@ -1,0 +1,237 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using SrsProxy.Configuration;
+using SrsProxy.Registry;
+using SrsProxy.Tests.Common;
+using SrsProxy.Tests.Registry;
+using SrsProxy.WebRtc.Relay;
+
+namespace SrsProxy.Tests.WebRtc;
+
+/// <summary>
+/// The relay on real loopback sockets. The "origin" here is a bare UDP socket, because these tests inject
+/// what no real peer sends on purpose: forged STUN, unknown senders, datagrams at chosen moments.
+/// </summary>
+public sealed class RtcRelayTests : IAsyncLifetime
+{
+    private const string Password = "origin-ice-password";
+    private readonly ManualTimeProvider _time = new();
+    private readonly Socket _origin = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private MemoryRegistry _registry = null!;
+    private RtcRelay _relay = null!;
+
+    public async Task InitializeAsync()
+    {
+        _origin.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var options = new ProxyOptions
+        {
+            WebRtcServer = new ListenAddress(IPAddress.Loopback, 0),
+            RtcIdleTimeout = TimeSpan.FromSeconds(30),
+            OriginTtl = TimeSpan.FromHours(1),
+        };
+        _registry = new MemoryRegistry(options, _time);
+        await _registry.RegisterOriginAsync(MemoryRegistryTests.Origin("o") with { Id = "o" }, default);
+        _relay = new RtcRelay(options, _registry, _time, NullLogger<RtcRelay>.Instance);
+        await _relay.StartAsync(default);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _relay.DisposeAsync();
+        _origin.Dispose();
+    }
+
+    private RtcSession Open(string username, string id = "0123456789abcdef0123456789abcdef")
+    {
+        var record = new RtcSessionRecord
+        {
+            Id = id, Kind = "whep", StreamKey = "__defaultVhost__/live/s", OriginId = "o",
+            Username = username, RelayHost = "127.0.0.1", RelayPort = ((IPEndPoint)_origin.LocalEndPoint!).Port,
+        };
+        _registry.AddRtcSessionAsync(record, default).AsTask().Wait();
+        Assert.True(_relay.TryOpen(record, (IPEndPoint)_origin.LocalEndPoint!, Password, out var session));
+        return session;
+    }
+
+    private static Socket Player()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
+    private static async Task<byte[]?> ReceiveAsync(Socket socket, int milliseconds = 2000)
+    {
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(milliseconds);
+        try
+        {
+            var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+            return buffer[..received.ReceivedBytes];
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[] Rtp(byte marker) => [0x80, 0x60, 0, marker, 0, 0, 0, 1, 0, 0, 0, 2, marker, marker];
+
+    [Fact]
+    public async Task UnknownSenders_GetNothingBack_AndAreCountedByReason()
+    {
+        using var stranger = Player();
+        stranger.SendTo(Rtp(1), _relay.LocalEndPoint);
+        stranger.SendTo([23, 254, 253, 0, 0], _relay.LocalEndPoint);
+        stranger.SendTo(StunMessageTests.Build("nobody:knows", Password), _relay.LocalEndPoint);
+        stranger.SendTo([0x00, 0x01, 0x00], _relay.LocalEndPoint);
+        stranger.SendTo([0x42, 0x42], _relay.LocalEndPoint);
+
+        Assert.Null(await ReceiveAsync(stranger, 500));
+        Assert.Null(await ReceiveAsync(_origin, 10));
+        Assert.Equal(2, _relay.Counters.Drops(DropReason.UnknownAddress));
+        Assert.Equal(1, _relay.Counters.Drops(DropReason.UnknownUsername));
+        Assert.Equal(2, _relay.Counters.Drops(DropReason.Malformed));
+    }
+
+    [Fact]
+    public async Task Session_StunThenMedia_RelaysBothWays()
+    {
+        var session = Open("ans:off");
+        using var player = Player();
+        var stun = StunMessageTests.Build("ans:off", Password);
+        player.SendTo(stun, _relay.LocalEndPoint);
+        Assert.Equal(stun, await ReceiveAsync(_origin));
+
+        // The origin answers to the address it saw: the session's own socket, not the player's.
+        var buffer = new byte[2048];
+        EndPoint seen = new IPEndPoint(IPAddress.Any, 0);
+        player.SendTo(Rtp(7), _relay.LocalEndPoint);
+        var length = _origin.ReceiveFrom(buffer, ref seen);
+        Assert.Equal(Rtp(7), buffer[..length]);
+        Assert.NotEqual(((IPEndPoint)player.LocalEndPoint!).Port, ((IPEndPoint)seen).Port);
+
+        _origin.SendTo(Rtp(9), seen);
+        Assert.Equal(Rtp(9), await ReceiveAsync(player));
+        Assert.Equal(2, session.PacketsToOrigin);
+    }
+
+    [Fact]
+    public async Task ForgedStun_KnownUsernameWrongPassword_DoesNotStealSession()
+    {
+        Open("ans:off");
+        using var player = Player();
+        using var thief = Player();
+        player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
+        Assert.NotNull(await ReceiveAsync(_origin));
+
+        thief.SendTo(StunMessageTests.Build("ans:off", "guessed"), _relay.LocalEndPoint);
+        thief.SendTo(StunMessageTests.Build("ans:off", null), _relay.LocalEndPoint);
+        thief.SendTo(Rtp(1), _relay.LocalEndPoint);
+        Assert.Null(await ReceiveAsync(_origin, 300));
+        Assert.Equal(2, _relay.Counters.Drops(DropReason.BadIntegrity));
+        Assert.Null(await ReceiveAsync(thief, 10));
+    }
+
+    [Fact]
+    public async Task StunResponse_GoesBackToRequester_MediaToNominatedAddress()
+    {
+        Open("ans:off");
+        using var first = Player();
+        using var second = Player();
+        var buffer = new byte[2048];
+        EndPoint seen = new IPEndPoint(IPAddress.Any, 0);
+
+        var fromFirst = StunMessageTests.Build("ans:off", Password);
+        first.SendTo(fromFirst, _relay.LocalEndPoint);
+        _origin.ReceiveFrom(buffer, ref seen);
+        var fromSecond = StunMessageTests.Build("ans:off", Password);
+        second.SendTo(fromSecond, _relay.LocalEndPoint);
+        _origin.ReceiveFrom(buffer, ref seen);
+
+        // Success responses carry the request's transaction id (bytes 8..19).
+        byte[] ResponseTo(byte[] request)
+        {
+            var response = StunMessageTests.Build(null, null, 0x0101);
+            request.AsSpan(8, 12).CopyTo(response.AsSpan(8));
+            return response;
+        }
+
+        _origin.SendTo(ResponseTo(fromFirst), seen);
+        _origin.SendTo(ResponseTo(fromSecond), seen);
+        Assert.Equal(ResponseTo(fromFirst), await ReceiveAsync(first));
+        Assert.Equal(ResponseTo(fromSecond), await ReceiveAsync(second));
+
+        // Media goes to the address that last sent media.
+        second.SendTo(Rtp(3), _relay.LocalEndPoint);
+        _origin.ReceiveFrom(buffer, ref seen);
+        _origin.SendTo(Rtp(4), seen);
+        Assert.Equal(Rtp(4), await ReceiveAsync(second));
+        Assert.Null(await ReceiveAsync(first, 200));
+    }
+
+    [Fact]
+    public async Task Close_FreesTablesAndSocket_LaterDatagramsDropped()
+    {
+        var session = Open("ans:off");
+        using var player = Player();
+        player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
+        Assert.NotNull(await ReceiveAsync(_origin));
+
+        Assert.True(await _relay.CloseAsync(session, "test"));
+        Assert.False(await _relay.CloseAsync(session, "again"));
+        Assert.Equal(0, _relay.SessionCount);
+        Assert.Null(await _registry.GetRtcSessionAsync(session.Id, default));
+        Assert.Throws<ObjectDisposedException>(() => session.OriginSocket!.Send([1]));
+
+        player.SendTo(Rtp(1), _relay.LocalEndPoint);
+        player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
+        Assert.Null(await ReceiveAsync(_origin, 300));
+    }
+
+    [Fact]
+    public async Task Sweep_IdleSession_IsClosed_ActiveOneStays()
+    {
+        var idle = Open("idle:a", "00000000000000000000000000000001");
+        var active = Open("busy:b", "00000000000000000000000000000002");
+        using var player = Player();
+        player.SendTo(StunMessageTests.Build("busy:b", Password), _relay.LocalEndPoint);
+        Assert.NotNull(await ReceiveAsync(_origin));
+
+        _time.Advance(TimeSpan.FromSeconds(20));
+        player.SendTo(Rtp(1), _relay.LocalEndPoint);
+        Assert.NotNull(await ReceiveAsync(_origin));
+        _time.Advance(TimeSpan.FromSeconds(11));
+        await _relay.SweepAsync(default);
+
+        Assert.True(idle.IsClosed);
+        Assert.False(active.IsClosed);
+        Assert.Equal([active.Id], (await _registry.SnapshotAsync(default)).RtcSessions.Select(s => s.Id));
+    }
+
+    [Fact]
+    public void HandleFromPlayer_10000Datagrams_AllocatesNothing()
+    {
+        Open("ans:off");
+        using var player = Player();
+        using var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var from = ((IPEndPoint)player.LocalEndPoint!).Serialize();
+        _relay.HandleFromPlayer(StunMessageTests.Build("ans:off", Password), from);
+        var rtp = Rtp(5);
+        var stun = StunMessageTests.Build("ans:off", Password);
+        for (var i = 0; i < 1000; i++)
+        {
+            _relay.HandleFromPlayer(rtp, from);
+            _relay.HandleFromPlayer(stun, from);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            _relay.HandleFromPlayer(i % 100 == 0 ? stun : rtp, from);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
