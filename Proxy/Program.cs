@@ -34,6 +34,13 @@ internal static partial class Program
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,
             string.Join(" ", ProxyOptionsParser.Describe(options).Select(p => $"{p.Name}={p.Value}")));
 
+        if (options.Pprof is { } pprof)
+        {
+            LogNotServed(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
+        }
+
+        LogNotServed(logger, $"RTMP ({options.RtmpServer}), HTTP-FLV/HLS ({options.HttpServer}) and SRT ({options.SrtServer}) proxying are not in this build; those ports are not served");
+
         // The reference's hard stop: whatever still runs this long after the signal, the process exits.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStopping.Register(() =>
@@ -67,6 +74,9 @@ internal static partial class Program
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "srs-proxy {Version} pid {Pid} starting: {Configuration}")]
     private static partial void LogStarting(ILogger logger, string version, int pid, string configuration);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{What}")]
+    private static partial void LogNotServed(ILogger logger, string what);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Critical, Message = "srs-proxy cannot start: {Reason}")]
     private static partial void LogStartFailed(ILogger logger, string reason);
