@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -109,9 +108,6 @@ internal static class SdpRewriter
 
         return true;
     }
-
-    internal static string Describe(SdpCandidate candidate) =>
-        string.Create(CultureInfo.InvariantCulture, $"{candidate.Transport} {candidate.Address}:{candidate.Port} {candidate.Type}");
 }
 
 /// <summary>The rewritten answer, the origin's first UDP candidate (the relay target), and what changed.</summary>

@@ -80,22 +80,24 @@ internal sealed class OriginClient : IDisposable
         }
     }
 
+    /// <summary>Reads the answer up to <see cref="MaxResponseBytes"/>, growing from a few KiB as needed.</summary>
     private static async Task<string> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[MaxResponseBytes + 1];
-        var total = 0;
+        using var text = new MemoryStream(8 * 1024);
+        var buffer = new byte[8 * 1024];
         int read;
-        while ((read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
         {
-            total += read;
-            if (total > MaxResponseBytes)
+            if (text.Length + read > MaxResponseBytes)
             {
-                throw new OriginException(BadGateway, "origin answer too large");
+                throw new OriginException(BadGateway, $"origin answer larger than {MaxResponseBytes} bytes");
             }
+
+            text.Write(buffer, 0, read);
         }
 
-        return Encoding.UTF8.GetString(buffer, 0, total);
+        return Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length);
     }
 
     public void Dispose() => _http.Dispose();

@@ -396,16 +396,17 @@ internal sealed partial class WebRtcSignalling
         }
     }
 
+    /// <summary>An origin's error answer goes to the player as it is; a success without a usable answer is a 502.</summary>
     private static async Task PassThroughAsync(HttpContext context, OriginResponse answer)
     {
-        var response = context.Response;
-        response.StatusCode = answer.IsSuccess ? StatusCodes.Status502BadGateway : answer.Status;
         if (answer.IsSuccess)
         {
             await Problem.WriteAsync(context, StatusCodes.Status502BadGateway, "origin answered without a usable SDP answer");
             return;
         }
 
+        var response = context.Response;
+        response.StatusCode = answer.Status;
         CopyEntityHeaders(answer, response);
         if (answer.ContentType is { } type)
         {
