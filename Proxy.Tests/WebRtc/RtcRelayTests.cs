@@ -211,6 +211,24 @@ public sealed class RtcRelayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sweep_OriginStopsHeartbeating_ItsActiveSessionsClose()
+    {
+        var session = Open("ans:off");
+        using var player = Player();
+        player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
+        Assert.NotNull(await ReceiveAsync(_origin));
+
+        // Media keeps flowing, but the origin's last heartbeat is older than its TTL.
+        _time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        player.SendTo(Rtp(1), _relay.LocalEndPoint);
+        Assert.NotNull(await ReceiveAsync(_origin));
+        await _relay.SweepAsync(default);
+
+        Assert.True(session.IsClosed);
+        Assert.Equal(0, _relay.SessionCount);
+    }
+
+    [Fact]
     public void HandleFromPlayer_10000Datagrams_AllocatesNothing()
     {
         Open("ans:off");

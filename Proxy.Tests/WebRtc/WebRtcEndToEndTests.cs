@@ -65,6 +65,14 @@ public class WebRtcEndToEndTests
             Assert.DoesNotContain(endPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), offerCandidatePorts);
         });
         Assert.Single(seen.Distinct());
+
+        // Trickle ICE through the proxy's session URL reaches the origin's session (it answers 204).
+        var patch = new HttpRequestMessage(HttpMethod.Patch, new Uri(proxy.HttpApi, player.Location!.TrimStart('/')))
+        {
+            Content = new StringContent("a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef012345\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n"),
+        };
+        patch.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/trickle-ice-sdpfrag");
+        Assert.Equal(HttpStatusCode.NoContent, (await proxy.Http.SendAsync(patch)).StatusCode);
     }
 
     [Fact]
