@@ -29,6 +29,11 @@ internal static partial class Program
             await Console.Error.WriteLineAsync($"srs-proxy: {e.Message}");
             return 2;
         }
+        catch (SrsProxy.Registry.RegistryUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync($"srs-proxy: PROXY_LOAD_BALANCER_TYPE=redis: {e.Message}");
+            return 1;
+        }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SrsProxy");
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,

@@ -35,6 +35,7 @@ public class MemoryRegistryTests
         StreamKey = stream,
         OriginId = origin.Id,
         Username = "a:" + id,
+        IcePassword = "pwd",
         RelayHost = "127.0.0.1",
         RelayPort = 8000,
     };

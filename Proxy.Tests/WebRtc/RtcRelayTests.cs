@@ -47,10 +47,10 @@ public sealed class RtcRelayTests : IAsyncLifetime
         var record = new RtcSessionRecord
         {
             Id = id, Kind = "whep", StreamKey = "__defaultVhost__/live/s", OriginId = "o",
-            Username = username, RelayHost = "127.0.0.1", RelayPort = ((IPEndPoint)_origin.LocalEndPoint!).Port,
+            Username = username, IcePassword = Password, RelayHost = "127.0.0.1", RelayPort = ((IPEndPoint)_origin.LocalEndPoint!).Port,
         };
         _registry.AddRtcSessionAsync(record, default).AsTask().Wait();
-        Assert.True(_relay.TryOpen(record, (IPEndPoint)_origin.LocalEndPoint!, Password, out var session));
+        Assert.True(_relay.TryOpen(record, (IPEndPoint)_origin.LocalEndPoint!, out var session));
         return session;
     }
 

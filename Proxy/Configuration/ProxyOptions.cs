@@ -48,6 +48,12 @@ internal sealed record ProxyOptions
 
     public int RedisDb { get; init; }
 
+    /// <summary>
+    /// Prefix of every Redis key and channel (<c>PROXY_REDIS_PREFIX</c>), so two deployments can share one
+    /// Redis. Defaults to <c>srs-proxy:</c>.
+    /// </summary>
+    public string RedisPrefix { get; init; } = "srs-proxy:";
+
     /// <summary>A static origin, for a proxy with no registering origins (<c>PROXY_DEFAULT_BACKEND_*</c>).</summary>
     public DefaultBackendOptions? DefaultBackend { get; init; }
 

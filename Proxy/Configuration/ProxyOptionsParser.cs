@@ -100,6 +100,7 @@ internal static class ProxyOptionsParser
             RedisPort = Port("PROXY_REDIS_PORT", defaults.RedisPort),
             RedisPassword = Get("PROXY_REDIS_PASSWORD") ?? defaults.RedisPassword,
             RedisDb = Integer("PROXY_REDIS_DB", defaults.RedisDb, 0, 15),
+            RedisPrefix = Get("PROXY_REDIS_PREFIX") ?? defaults.RedisPrefix,
             OriginTtl = Duration("PROXY_ORIGIN_TTL", defaults.OriginTtl),
             RtcIdleTimeout = Duration("PROXY_RTC_IDLE_TIMEOUT", defaults.RtcIdleTimeout),
             OriginTimeout = Duration("PROXY_ORIGIN_TIMEOUT", defaults.OriginTimeout),
@@ -224,6 +225,7 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_REDIS_PORT", o.RedisPort.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_REDIS_PASSWORD", Mask(o.RedisPassword));
         yield return ("PROXY_REDIS_DB", o.RedisDb.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_REDIS_PREFIX", o.RedisPrefix);
         yield return ("PROXY_DEFAULT_BACKEND_ENABLED", o.DefaultBackend is null ? "off" : "on");
         if (o.DefaultBackend is { } b)
         {

@@ -1,5 +1,6 @@
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
+using SrsProxy.Registry.Redis;
 using SrsProxy.SystemApi;
 using SrsProxy.WebRtc.Relay;
 using SrsProxy.WebRtc.Signalling;
@@ -14,6 +15,9 @@ internal static class ProxyApp
 {
     /// <summary>Largest request body Kestrel accepts on any listener; handlers set tighter caps.</summary>
     private const long MaxRequestBodyBytes = 1024 * 1024;
+
+    /// <summary>Longest wait for Redis on any call: signalling would rather answer 503 than hang.</summary>
+    private static readonly TimeSpan RedisTimeout = TimeSpan.FromSeconds(2);
 
     public static WebApplication Build(ProxyOptions options, Action<WebApplicationBuilder>? configure = null)
     {
@@ -65,8 +69,12 @@ internal static class ProxyApp
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IProxyRegistry>(sp => options.LoadBalancer switch
         {
-            LoadBalancerType.Memory => new MemoryRegistry(options, sp.GetRequiredService<TimeProvider>()),
-            _ => throw new ConfigurationException($"PROXY_LOAD_BALANCER_TYPE={options.LoadBalancer.ToString().ToLowerInvariant()}: not available in this build yet"),
+            LoadBalancerType.Redis => new RedisRegistry(
+                RedisStore.Connect(options.RedisHost, options.RedisPort, options.RedisPassword, options.RedisDb, options.RedisPrefix, RedisTimeout),
+                options,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<RedisRegistry>>()),
+            _ => new MemoryRegistry(options, sp.GetRequiredService<TimeProvider>()),
         });
         services.AddSingleton<RtcRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<RtcRelay>());

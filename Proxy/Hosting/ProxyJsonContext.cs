@@ -8,6 +8,7 @@ namespace SrsProxy.Hosting;
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(RegistrySnapshot))]
+[JsonSerializable(typeof(RtcSessionRecord))]
 [JsonSerializable(typeof(RegisterAnswer))]
 [JsonSerializable(typeof(VersionAnswer))]
 [JsonSerializable(typeof(OriginsAnswer))]

@@ -11,6 +11,18 @@ namespace SrsProxy.Registry;
 internal interface IProxyRegistry
 {
     /// <summary>
+    /// True when other proxy instances share this state: the relay then looks up sessions it does not know
+    /// and keeps the shared copies of its sessions fresh.
+    /// </summary>
+    bool IsShared { get; }
+
+    /// <summary>
+    /// Raised (on any thread) when a session was removed, here or, for a shared registry, by another
+    /// instance; the relay closes its local copy.
+    /// </summary>
+    event Action<string>? RtcSessionRemoved;
+
+    /// <summary>
     /// Adds the origin or refreshes its heartbeat; true when the origin is new. Throws
     /// <see cref="RegistryFullException"/> at the cap.
     /// </summary>
@@ -36,6 +48,15 @@ internal interface IProxyRegistry
     ValueTask<bool> UpdateRtcSessionAsync(RtcSessionRecord session, CancellationToken cancellationToken);
 
     ValueTask<RtcSessionRecord?> GetRtcSessionAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>The session a STUN USERNAME (<c>answer ufrag:offer ufrag</c>) belongs to, or null.</summary>
+    ValueTask<RtcSessionRecord?> FindRtcSessionByUsernameAsync(string username, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Tells the registry these sessions are still relaying: a shared registry extends their expiry and
+    /// writes them back if it lost them (a restarted store), with their streams' affinity.
+    /// </summary>
+    ValueTask RefreshRtcSessionsAsync(IReadOnlyCollection<RtcSessionRecord> sessions, CancellationToken cancellationToken);
 
     /// <summary>Removes a session; false if it was already gone.</summary>
     ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken);

@@ -17,6 +17,7 @@ internal sealed class MemoryRegistry : IProxyRegistry
     private readonly Dictionary<string, StreamEntry> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RtcSessionRecord> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _sessionsByOrigin = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RtcSessionRecord> _sessionsByUsername = new(StringComparer.Ordinal);
     private readonly ProxyOptions _options;
     private readonly TimeProvider _time;
     private readonly Random _random;
@@ -32,6 +33,10 @@ internal sealed class MemoryRegistry : IProxyRegistry
             _origins[origin.Id] = new OriginEntry(origin, time.GetUtcNow());
         }
     }
+
+    public bool IsShared => false;
+
+    public event Action<string>? RtcSessionRemoved;
 
     public ValueTask<bool> RegisterOriginAsync(OriginServer origin, CancellationToken cancellationToken)
     {
@@ -123,11 +128,12 @@ internal sealed class MemoryRegistry : IProxyRegistry
                 throw new RegistryFullException($"session table full ({_options.MaxRtcSessions}, PROXY_RTC_MAX_SESSIONS)");
             }
 
-            if (!_sessions.TryAdd(session.Id, session))
+            if (_sessionsByUsername.ContainsKey(session.Username) || !_sessions.TryAdd(session.Id, session))
             {
-                throw new InvalidOperationException($"duplicate session id {session.Id}");
+                throw new InvalidOperationException($"duplicate session id {session.Id} or username {session.Username}");
             }
 
+            _sessionsByUsername[session.Username] = session;
             _sessionsByOrigin[session.OriginId] = SessionsOf(session.OriginId) + 1;
         }
 
@@ -143,7 +149,18 @@ internal sealed class MemoryRegistry : IProxyRegistry
                 return ValueTask.FromResult(false);
             }
 
+            if (old.Username != session.Username)
+            {
+                if (_sessionsByUsername.ContainsKey(session.Username))
+                {
+                    return ValueTask.FromResult(false);
+                }
+
+                _sessionsByUsername.Remove(old.Username);
+            }
+
             _sessions[session.Id] = session;
+            _sessionsByUsername[session.Username] = session;
             return ValueTask.FromResult(true);
         }
     }
@@ -156,14 +173,38 @@ internal sealed class MemoryRegistry : IProxyRegistry
         }
     }
 
+    public ValueTask<RtcSessionRecord?> FindRtcSessionByUsernameAsync(string username, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_sessionsByUsername.GetValueOrDefault(username));
+        }
+    }
+
+    /// <summary>Nothing expires here: sessions leave by removal only.</summary>
+    public ValueTask RefreshRtcSessionsAsync(IReadOnlyCollection<RtcSessionRecord> sessions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     public ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!RemoveSession(id))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        RtcSessionRemoved?.Invoke(id);
+        return ValueTask.FromResult(true);
+    }
+
+    private bool RemoveSession(string id)
     {
         lock (_lock)
         {
             if (!_sessions.Remove(id, out var session))
             {
-                return ValueTask.FromResult(false);
+                return false;
             }
+
+            _sessionsByUsername.Remove(session.Username);
 
             var left = SessionsOf(session.OriginId) - 1;
             if (left > 0)
@@ -175,7 +216,7 @@ internal sealed class MemoryRegistry : IProxyRegistry
                 _sessionsByOrigin.Remove(session.OriginId);
             }
 
-            return ValueTask.FromResult(true);
+            return true;
         }
     }
 

@@ -29,6 +29,13 @@ internal sealed record RtcSessionRecord
     [JsonPropertyName("username")]
     public required string Username { get; init; }
 
+    /// <summary>
+    /// The origin's ICE password from its answer: a STUN request from a new player address must be signed
+    /// with it. Stored so that any proxy instance sharing the registry can verify the player.
+    /// </summary>
+    [JsonPropertyName("ice_pwd")]
+    public required string IcePassword { get; init; }
+
     /// <summary>Where the relay sends the player's datagrams: the origin's UDP candidate.</summary>
     [JsonPropertyName("relay_host")]
     public required string RelayHost { get; init; }

@@ -67,7 +67,7 @@ internal static partial class SystemApiEndpoints
         {
             isNew = await registry.RegisterOriginAsync(origin, context.RequestAborted);
         }
-        catch (RegistryFullException e)
+        catch (Exception e) when (e is RegistryFullException or RegistryUnavailableException)
         {
             await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, e.Message, TimeSpan.FromSeconds(10));
             return;

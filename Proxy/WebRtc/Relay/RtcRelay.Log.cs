@@ -26,6 +26,9 @@ internal sealed partial class RtcRelay
     [LoggerMessage(EventId = 106, Level = LogLevel.Critical, Message = "WebRTC relay receive loop failed; stopping the proxy")]
     private partial void LogReceiveLoopFailed(Exception exception);
 
+    [LoggerMessage(EventId = 108, Level = LogLevel.Information, Message = "RTC session {SessionId}: found in the shared registry by username {Username}; relaying it here")]
+    private partial void LogSessionAdopted(string sessionId, string username);
+
     [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Registry unavailable to the relay")]
     private partial void LogRegistryError(Exception exception);
 }

@@ -22,6 +22,18 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     /// </summary>
     internal const int MaxDatagramSize = 4096;
 
+    /// <summary>
+    /// Lookups of unknown usernames in a shared registry at once. They happen only for STUN requests naming a
+    /// session this instance has not seen; the player retransmits, so a lookup that is not started is retried.
+    /// </summary>
+    internal const int MaxPendingLookups = 32;
+
+    /// <summary>How long a username the shared registry did not know is not looked up again.</summary>
+    private static readonly TimeSpan MissCacheTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most usernames remembered as unknown; past it the oldest go.</summary>
+    private const int MaxMissCache = 4096;
+
     private readonly ProxyOptions _options;
     private readonly IProxyRegistry _registry;
     private readonly TimeProvider _time;
@@ -35,6 +47,9 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     private Socket? _socket;
     private Task _receiveLoop = Task.CompletedTask;
     private Task _sweepLoop = Task.CompletedTask;
+    private readonly Dictionary<string, long> _misses = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _lookups = new(StringComparer.Ordinal);
+    private long _lastRefresh;
 
     public RtcRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<RtcRelay> logger, IHostApplicationLifetime? lifetime = null)
     {
@@ -44,6 +59,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         _logger = logger;
         _lifetime = lifetime;
         _byUsernameSpan = _byUsername.GetAlternateLookup<ReadOnlySpan<char>>();
+        _registry.RtcSessionRemoved += OnRemovedFromRegistry;
     }
 
     public RelayCounters Counters { get; } = new();
@@ -109,9 +125,9 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     /// Registers a session the signalling path created. Its origin socket opens when the player's first
     /// STUN request arrives. False if its ICE username is taken (two live sessions never share one).
     /// </summary>
-    public bool TryOpen(RtcSessionRecord record, IPEndPoint originEndPoint, string icePassword, out RtcSession session)
+    public bool TryOpen(RtcSessionRecord record, IPEndPoint originEndPoint, out RtcSession session)
     {
-        session = new RtcSession(record, originEndPoint, icePassword, _time.GetTimestamp());
+        session = new RtcSession(record, originEndPoint, _time.GetTimestamp());
         if (!_byUsername.TryAdd(record.Username, session))
         {
             return false;
@@ -126,7 +142,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     public RtcSession? Find(string id) => _byId.GetValueOrDefault(id);
 
     /// <summary>After an ICE restart: the session answers to its new username from now on.</summary>
-    public bool TryUpdate(RtcSession session, RtcSessionRecord record, string icePassword)
+    public bool TryUpdate(RtcSession session, RtcSessionRecord record)
     {
         var oldUsername = session.Record.Username;
         if (oldUsername != record.Username && !_byUsername.TryAdd(record.Username, session))
@@ -134,7 +150,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             return false;
         }
 
-        session.Update(record, icePassword);
+        session.Update(record);
         if (oldUsername != record.Username)
         {
             _byUsername.TryRemove(new KeyValuePair<string, RtcSession>(oldUsername, session));
@@ -143,8 +159,11 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Ends a session at once: tables cleared, origin socket closed, registry entry removed.</summary>
-    public async ValueTask<bool> CloseAsync(RtcSession session, string reason)
+    /// <summary>
+    /// Ends a session at once: tables cleared, origin socket closed and, unless <paramref name="forget"/> is
+    /// false, its registry entry removed (which, in a shared registry, ends it on every instance).
+    /// </summary>
+    public async ValueTask<bool> CloseAsync(RtcSession session, string reason, bool forget = true)
     {
         if (!session.TryClose())
         {
@@ -165,16 +184,30 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         Interlocked.Add(ref Counters.ClosedBytesToPlayer, Volatile.Read(ref session.BytesToPlayer));
         Interlocked.Increment(ref Counters.SessionsClosed);
         LogSessionClosed(session.Id, reason, session.PacketsToOrigin, session.PacketsToPlayer);
+        if (!forget)
+        {
+            return true;
+        }
+
         try
         {
             await _registry.RemoveRtcSessionAsync(session.Id, CancellationToken.None);
         }
         catch (Exception e)
         {
+            // A shared registry lets the entry expire once no instance refreshes it.
             LogRegistryError(e);
         }
 
         return true;
+    }
+
+    private void OnRemovedFromRegistry(string id)
+    {
+        if (_byId.TryGetValue(id, out var session))
+        {
+            _ = CloseAsync(session, "removed from the registry", forget: false).AsTask();
+        }
     }
 
     private async Task ReceiveLoopAsync(Socket socket, CancellationToken cancellationToken)
@@ -249,6 +282,12 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                     if (session is null)
                     {
                         Counters.Drop(DropReason.UnknownUsername);
+                        if (_registry.IsShared)
+                        {
+                            // Another instance may have answered this player's offer.
+                            StartLookup(stun.Username);
+                        }
+
                         return;
                     }
 
@@ -316,6 +355,73 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         }
 
         return _byUsernameSpan.TryGetValue(chars[..written], out var session) ? session : null;
+    }
+
+    /// <summary>
+    /// Looks an unknown username up in the shared registry, off the datagram path: the datagram that asked is
+    /// dropped, and the player's next retransmission finds the session. Bounded in count, and a username
+    /// the registry did not know is not asked about again for a while.
+    /// </summary>
+    private void StartLookup(ReadOnlySpan<byte> usernameBytes)
+    {
+        if (!Ascii.IsValid(usernameBytes))
+        {
+            return;
+        }
+
+        var username = Encoding.ASCII.GetString(usernameBytes);
+        var now = _time.GetTimestamp();
+        lock (_lookups)
+        {
+            if (_lookups.Count >= MaxPendingLookups || _lookups.Contains(username) ||
+                (_misses.TryGetValue(username, out var missed) && _time.GetElapsedTime(missed, now) < MissCacheTime))
+            {
+                return;
+            }
+
+            _lookups.Add(username);
+        }
+
+        _ = LookupAsync(username);
+    }
+
+    private async Task LookupAsync(string username)
+    {
+        RtcSessionRecord? record = null;
+        try
+        {
+            record = await _registry.FindRtcSessionByUsernameAsync(username, _stopping.Token);
+            if (record is not null && !_byId.ContainsKey(record.Id) && IPAddress.TryParse(record.RelayHost, out var host))
+            {
+                if (TryOpen(record, new IPEndPoint(host, record.RelayPort), out _))
+                {
+                    LogSessionAdopted(record.Id, username);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRegistryError(e);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            lock (_lookups)
+            {
+                _lookups.Remove(username);
+                if (record is null)
+                {
+                    if (_misses.Count >= MaxMissCache)
+                    {
+                        _misses.Remove(_misses.MinBy(m => m.Value).Key);
+                    }
+
+                    _misses[username] = _time.GetTimestamp();
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -509,12 +615,31 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         {
             if (_time.GetElapsedTime(session.LastActivity) > _options.RtcIdleTimeout)
             {
-                await CloseAsync(session, "idle");
+                // In a shared registry another instance may relay this session now; its entry expires
+                // once no instance refreshes it.
+                await CloseAsync(session, "idle", forget: !_registry.IsShared);
             }
             else if (alive is not null && !alive.Contains(session.Record.OriginId))
             {
                 await CloseAsync(session, "origin gone");
             }
         }
+
+        if (_registry.IsShared && _time.GetElapsedTime(_lastRefresh) >= RefreshPeriod)
+        {
+            _lastRefresh = _time.GetTimestamp();
+            var relaying = _byId.Values.Where(s => s.IsBound && !s.IsClosed).Select(s => s.Record).ToList();
+            try
+            {
+                await _registry.RefreshRtcSessionsAsync(relaying, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRegistryError(e);
+            }
+        }
     }
+
+    /// <summary>How often a shared registry hears which sessions still relay: three times per idle timeout.</summary>
+    internal TimeSpan RefreshPeriod => _options.RtcIdleTimeout / 3;
 }

@@ -36,10 +36,10 @@ internal sealed class RtcSession
     private int _closed;
     private long _lastActivity;
 
-    public RtcSession(RtcSessionRecord record, IPEndPoint originEndPoint, string icePassword, long now)
+    public RtcSession(RtcSessionRecord record, IPEndPoint originEndPoint, long now)
     {
         _record = record;
-        _icePassword = Encoding.UTF8.GetBytes(icePassword);
+        _icePassword = Encoding.UTF8.GetBytes(record.IcePassword);
         OriginEndPoint = originEndPoint;
         _lastActivity = now;
     }
@@ -60,6 +60,9 @@ internal sealed class RtcSession
     public SocketAddress? MediaAddress => _mediaAddress;
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>True once a player address joined: the session relays, or did, through this instance.</summary>
+    public bool IsBound => Volatile.Read(ref _mediaSlot) >= 0;
 
     /// <summary>Stopwatch timestamp of the last datagram either way (or of creation).</summary>
     public long LastActivity => Volatile.Read(ref _lastActivity);
@@ -167,9 +170,9 @@ internal sealed class RtcSession
     }
 
     /// <summary>After an ICE restart the username and password change; the relay re-indexes the username.</summary>
-    public void Update(RtcSessionRecord record, string icePassword)
+    public void Update(RtcSessionRecord record)
     {
-        _icePassword = Encoding.UTF8.GetBytes(icePassword);
+        _icePassword = Encoding.UTF8.GetBytes(record.IcePassword);
         _record = record;
     }
 

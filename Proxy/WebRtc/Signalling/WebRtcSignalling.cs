@@ -256,8 +256,8 @@ internal sealed partial class WebRtcSignalling
                 // ICE restart (RFC 8840 section 4.4): new credentials on both sides.
                 var rewrite = SdpRewriter.RewriteAnswer(body, _relay.LocalEndPoint.Port, _options.Candidate, LocalAddressOf(context));
                 body = rewrite.Sdp;
-                var updated = record with { Username = $"{answerUfrag}:{offerUfrag}" };
-                if (_relay.Find(id) is { } local && !_relay.TryUpdate(local, updated, answerPwd))
+                var updated = record with { Username = $"{answerUfrag}:{offerUfrag}", IcePassword = answerPwd };
+                if (_relay.Find(id) is { } local && !_relay.TryUpdate(local, updated))
                 {
                     await Problem.WriteAsync(context, StatusCodes.Status409Conflict, "the new ICE username is in use by another session");
                     return;
@@ -310,6 +310,12 @@ internal sealed partial class WebRtcSignalling
             return null;
         }
 
+        if (_relay.SessionCount >= _options.MaxRtcSessions)
+        {
+            // The relay's own cap: each session holds a socket here, whatever a shared registry holds.
+            throw new RegistryFullException($"relay full ({_options.MaxRtcSessions} sessions, PROXY_RTC_MAX_SESSIONS)");
+        }
+
         var record = new RtcSessionRecord
         {
             Id = NewSessionId(),
@@ -317,6 +323,7 @@ internal sealed partial class WebRtcSignalling
             StreamKey = stream.Key,
             OriginId = origin.Id,
             Username = $"{answerUfrag}:{offerUfrag}",
+            IcePassword = answerPwd,
             RelayHost = relayEndPoint.Address.ToString(),
             RelayPort = relayEndPoint.Port,
             OriginLocation = originLocation?.AbsoluteUri,
@@ -324,7 +331,7 @@ internal sealed partial class WebRtcSignalling
         };
 
         await _registry.AddRtcSessionAsync(record, cancellationToken);
-        if (!_relay.TryOpen(record, relayEndPoint, answerPwd, out _))
+        if (!_relay.TryOpen(record, relayEndPoint, out _))
         {
             await _registry.RemoveRtcSessionAsync(record.Id, CancellationToken.None);
             await Problem.WriteAsync(context, StatusCodes.Status409Conflict, "the ICE username of this offer is in use by another session");
@@ -354,6 +361,11 @@ internal sealed partial class WebRtcSignalling
         }
         catch (RegistryFullException e)
         {
+            await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, e.Message, RetryAfter);
+        }
+        catch (RegistryUnavailableException e)
+        {
+            LogRegistryUnavailable(e.Message);
             await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, e.Message, RetryAfter);
         }
         catch (OriginException e)
@@ -453,6 +465,9 @@ internal sealed partial class WebRtcSignalling
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Signalling {Path}: {Reason}")]
     private partial void LogOriginFailed(string? path, string reason);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Signalling refused: {Reason}")]
+    private partial void LogRegistryUnavailable(string reason);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Session {SessionId}: the origin was not told of the DELETE: {Reason}")]
     private partial void LogOriginDeleteFailed(string sessionId, string reason);

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SrsProxy.Configuration;
+using SrsProxy.Registry;
+using SrsProxy.Registry.Redis;
+using SrsProxy.Streams;
+using SrsProxy.Tests.Common;
+
+namespace SrsProxy.Tests.Registry;
+
+/// <summary>The Redis registry against a real redis-server, as two proxy instances would share it.</summary>
+public sealed class RedisRegistryTests : IAsyncLifetime
+{
+    private static readonly StreamUrl Live = new(StreamUrl.DefaultVhost, "live", "livestream");
+    private readonly List<RedisRegistry> _registries = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        _registries.ForEach(r => r.Dispose());
+        await _redis.DisposeAsync();
+    }
+
+    private RedisRegistry Create(ProxyOptions? options = null, string prefix = "test:")
+    {
+        options ??= new ProxyOptions { OriginTtl = TimeSpan.FromSeconds(30), RtcIdleTimeout = TimeSpan.FromSeconds(30) };
+        var store = RedisStore.Connect("127.0.0.1", _redis.Port, "", 0, prefix, TimeSpan.FromSeconds(2));
+        var registry = new RedisRegistry(store, options, TimeProvider.System, NullLogger<RedisRegistry>.Instance);
+        _registries.Add(registry);
+        return registry;
+    }
+
+    private static RtcSessionRecord Session(string id, OriginServer origin, string username) => new()
+    {
+        Id = id, Kind = "whep", StreamKey = Live.Key, OriginId = origin.Id, Username = username,
+        IcePassword = "pwd", RelayHost = "127.0.0.1", RelayPort = 8000, Created = DateTimeOffset.UnixEpoch,
+    };
+
+    [Fact]
+    public async Task Origins_SeenByEveryInstance_DieAfterTtl()
+    {
+        var options = new ProxyOptions { OriginTtl = TimeSpan.FromSeconds(1) };
+        var a = Create(options);
+        var b = Create(options);
+        Assert.True(await a.RegisterOriginAsync(MemoryRegistryTests.Origin("x"), default));
+        Assert.False(await b.RegisterOriginAsync(MemoryRegistryTests.Origin("x"), default));
+        var seen = Assert.Single(await b.GetOriginsAsync(default));
+        Assert.True(seen.Alive);
+        Assert.Equal(MemoryRegistryTests.Origin("x").Api, seen.Origin.Api);
+
+        await Task.Delay(2200);
+        Assert.False(Assert.Single(await a.GetOriginsAsync(default)).Alive);
+        await Assert.ThrowsAsync<NoOriginAvailableException>(() => b.PickOriginAsync(Live, default).AsTask());
+    }
+
+    [Fact]
+    public async Task ConcurrentFirstPick_AllInstancesAgree()
+    {
+        var a = Create();
+        var b = Create();
+        foreach (var name in new[] { "o1", "o2", "o3", "o4" })
+        {
+            await a.RegisterOriginAsync(MemoryRegistryTests.Origin(name), default);
+        }
+
+        for (var round = 0; round < 10; round++)
+        {
+            var stream = new StreamUrl(StreamUrl.DefaultVhost, "live", $"race{round}");
+            var picks = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? a : b).PickOriginAsync(stream, default).AsTask()));
+            Assert.Single(picks.Select(p => p.Id).Distinct());
+        }
+    }
+
+    [Fact]
+    public async Task Pick_SticksWhileAlive_FewestSessionsFirst()
+    {
+        var a = Create();
+        var b = Create();
+        var busy = MemoryRegistryTests.Origin("busy");
+        await a.RegisterOriginAsync(busy, default);
+        await a.RegisterOriginAsync(MemoryRegistryTests.Origin("idle"), default);
+        await a.AddRtcSessionAsync(Session("s1", busy, "u1:p"), default);
+
+        var first = await a.PickOriginAsync(Live, default);
+        Assert.Equal("idle", first.Server);
+        Assert.Equal(first.Id, (await b.PickOriginAsync(Live, default)).Id);
+        Assert.Equal(first.Id, Assert.Single(await b.GetStreamsAsync(default)).OriginId);
+        Assert.Equal(1, (await b.GetOriginsAsync(default)).Single(o => o.Origin.Server == "busy").ActiveSessions);
+    }
+
+    [Fact]
+    public async Task Sessions_FoundByUsernameElsewhere_RemovalIsPublished()
+    {
+        var a = Create();
+        var b = Create();
+        var origin = MemoryRegistryTests.Origin("x");
+        var removedAtA = new TaskCompletionSource<string>();
+        a.RtcSessionRemoved += id => removedAtA.TrySetResult(id);
+
+        await a.AddRtcSessionAsync(Session("s1", origin, "ans:off"), default);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => b.AddRtcSessionAsync(Session("s2", origin, "ans:off"), default).AsTask());
+        var found = await b.FindRtcSessionByUsernameAsync("ans:off", default);
+        Assert.Equal(Session("s1", origin, "ans:off"), found);
+
+        Assert.True(await b.RemoveRtcSessionAsync("s1", default));
+        Assert.False(await b.RemoveRtcSessionAsync("s1", default));
+        Assert.Equal("s1", await removedAtA.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Null(await a.FindRtcSessionByUsernameAsync("ans:off", default));
+    }
+
+    [Fact]
+    public async Task UpdateRtcSession_IceRestart_MovesUsername()
+    {
+        var a = Create();
+        var origin = MemoryRegistryTests.Origin("x");
+        await a.AddRtcSessionAsync(Session("s1", origin, "old:off"), default);
+        Assert.True(await a.UpdateRtcSessionAsync(Session("s1", origin, "new:off2"), default));
+        Assert.Null(await a.FindRtcSessionByUsernameAsync("old:off", default));
+        Assert.Equal("s1", (await a.FindRtcSessionByUsernameAsync("new:off2", default))!.Id);
+    }
+
+    [Fact]
+    public async Task Refresh_AfterRedisRestart_RepublishesSessionsAndAffinity()
+    {
+        var a = Create();
+        var origin = MemoryRegistryTests.Origin("x");
+        await a.RegisterOriginAsync(origin, default);
+        await a.PickOriginAsync(Live, default);
+        var session = Session("s1", origin, "ans:off");
+        await a.AddRtcSessionAsync(session, default);
+
+        await _redis.StopAsync();
+        await Assert.ThrowsAsync<RegistryUnavailableException>(() => a.GetRtcSessionAsync("s1", default).AsTask());
+        await _redis.RestartAsync();
+
+        // The client reconnects by itself; the relay's next refresh writes the session and its stream back.
+        RtcSessionRecord? back = null;
+        for (var i = 0; i < 100 && back is null; i++)
+        {
+            try
+            {
+                await a.RefreshRtcSessionsAsync([session], default);
+                back = await a.GetRtcSessionAsync("s1", default);
+            }
+            catch (RegistryUnavailableException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(session, back);
+        Assert.Equal(origin.Id, Assert.Single(await a.GetStreamsAsync(default)).OriginId);
+        Assert.Equal("s1", (await a.FindRtcSessionByUsernameAsync("ans:off", default))!.Id);
+    }
+
+    [Fact]
+    public async Task Prefix_KeepsDeploymentsApart()
+    {
+        var first = Create(prefix: "one:");
+        var second = Create(prefix: "two:");
+        await first.RegisterOriginAsync(MemoryRegistryTests.Origin("x"), default);
+        Assert.Empty(await second.GetOriginsAsync(default));
+    }
+
+    [Fact]
+    public void Connect_NoRedis_FailsWithClearReason()
+    {
+        var e = Assert.Throws<RegistryUnavailableException>(() => RedisStore.Connect("127.0.0.1", 1, "", 0, "x:", TimeSpan.FromSeconds(1)));
+        Assert.Contains("cannot connect to redis 127.0.0.1:1", e.Message);
+    }
+}
