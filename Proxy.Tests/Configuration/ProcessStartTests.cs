@@ -50,4 +50,14 @@ public class ProcessStartTests
         Assert.Contains($"{name}={value}", line);
         Assert.Empty(stdout);
     }
+
+    [Fact]
+    public async Task Start_RedisUnreachable_ExitsNonZeroWithOneLine()
+    {
+        var (exitCode, _, stderr) = await RunProxyAsync(("PROXY_LOAD_BALANCER_TYPE", "redis"), ("PROXY_REDIS_PORT", "1"),
+            ("PROXY_HTTP_API", "127.0.0.1:0"), ("PROXY_SYSTEM_API", "127.0.0.1:0"), ("PROXY_WEBRTC_SERVER", "127.0.0.1:0"));
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("cannot connect to redis 127.0.0.1:1", line);
+    }
 }

@@ -42,11 +42,11 @@ public sealed class RtcRelayTests : IAsyncLifetime
         _origin.Dispose();
     }
 
-    private RtcSession Open(string username, string id = "0123456789abcdef0123456789abcdef")
+    private RtcSession Open(string username, string id = "0123456789abcdef0123456789abcdef", string originId = "o")
     {
         var record = new RtcSessionRecord
         {
-            Id = id, Kind = "whep", StreamKey = "__defaultVhost__/live/s", OriginId = "o",
+            Id = id, Kind = "whep", StreamKey = "__defaultVhost__/live/s", OriginId = originId,
             Username = username, IcePassword = Password, RelayHost = "127.0.0.1", RelayPort = ((IPEndPoint)_origin.LocalEndPoint!).Port,
         };
         _registry.AddRtcSessionAsync(record, default).AsTask().Wait();
@@ -226,6 +226,16 @@ public sealed class RtcRelayTests : IAsyncLifetime
 
         Assert.True(session.IsClosed);
         Assert.Equal(0, _relay.SessionCount);
+    }
+
+    [Fact]
+    public async Task Sweep_OriginMissingFromRegistry_SessionStays()
+    {
+        // Regression: a restarted shared registry lists no origins until they heartbeat again; that is not
+        // "origin gone", and closing every session then dropped all playback.
+        var session = Open("ans:off", originId: "not-listed");
+        await _relay.SweepAsync(default);
+        Assert.False(session.IsClosed);
     }
 
     [Fact]

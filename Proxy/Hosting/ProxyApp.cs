@@ -51,11 +51,13 @@ internal static class ProxyApp
         app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpApi, api =>
         {
             api.Use(CorsMiddleware.InvokeAsync);
+            api.Use(ErrorMiddleware.InvokeAsync);
             api.UseRouting();
             api.UseEndpoints(WebRtcEndpoints.Map);
         });
         app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.SystemApi, system =>
         {
+            system.Use(ErrorMiddleware.InvokeAsync);
             system.UseRouting();
             system.UseEndpoints(SystemApiEndpoints.Map);
         });

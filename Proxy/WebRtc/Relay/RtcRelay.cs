@@ -599,11 +599,14 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             return;
         }
 
-        HashSet<string>? alive = null;
+        // Only an origin the registry lists as dead ends its sessions. One it does not list at all may be
+        // state a restarted shared store lost (the origin re-registers within a heartbeat); if it is really
+        // gone, its sessions go idle.
+        HashSet<string>? dead = null;
         try
         {
             var origins = await _registry.GetOriginsAsync(cancellationToken);
-            alive = origins.Where(o => o.Alive).Select(o => o.Origin.Id).ToHashSet(StringComparer.Ordinal);
+            dead = origins.Where(o => !o.Alive).Select(o => o.Origin.Id).ToHashSet(StringComparer.Ordinal);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -619,7 +622,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 // once no instance refreshes it.
                 await CloseAsync(session, "idle", forget: !_registry.IsShared);
             }
-            else if (alive is not null && !alive.Contains(session.Record.OriginId))
+            else if (dead is not null && dead.Contains(session.Record.OriginId))
             {
                 await CloseAsync(session, "origin gone");
             }

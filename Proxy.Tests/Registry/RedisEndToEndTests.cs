@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text;
+using SrsProxy.Configuration;
+using SrsProxy.Tests.Common;
+
+namespace SrsProxy.Tests.Registry;
+
+/// <summary>
+/// Several proxy instances behind one real Redis, with werift origins and headless Chromium. To play
+/// "the L4 balancer sent the player's media to another instance", instance A's answers name instance B's
+/// UDP address (A: 127.0.0.2:P with PROXY_CANDIDATE=127.0.0.3; B: 127.0.0.3:P).
+/// </summary>
+[Collection(RealPeersCollection.Name)]
+public sealed class RedisEndToEndTests : IAsyncLifetime
+{
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    private Task<TestProxy> StartProxyAsync(string udpHost = "127.0.0.1", int udpPort = 0, string? candidate = null, TimeSpan? idle = null) =>
+        TestProxy.StartAsync(o => o with
+        {
+            LoadBalancer = LoadBalancerType.Redis,
+            RedisPort = _redis.Port,
+            RedisPrefix = "e2e:",
+            WebRtcServer = new ListenAddress(IPAddress.Parse(udpHost), udpPort),
+            Candidate = candidate is null ? null : IPAddress.Parse(candidate),
+            RtcIdleTimeout = idle ?? o.RtcIdleTimeout,
+        });
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what, int seconds = 20)
+    {
+        for (var i = 0; i < seconds * 10; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException(what);
+    }
+
+    private static Task WaitForOriginsAsync(TestProxy proxy, int count) => WaitAsync(async () =>
+        (await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray().Count(o => o.GetProperty("alive").GetBoolean()) >= count,
+        $"{count} origins");
+
+    private static Uri Whep(TestProxy proxy, string stream) => new(proxy.HttpApi, $"rtc/v1/whep/?app=live&stream={stream}");
+
+    [Fact]
+    public async Task SignalThroughA_MediaThroughB_ChromiumDecodesVideo()
+    {
+        await using var b = await StartProxyAsync("127.0.0.3");
+        await using var a = await StartProxyAsync("127.0.0.2", b.RelayEndPoint.Port, candidate: "127.0.0.3");
+        await using var origin = await OriginPeer.StartAsync(a.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(b, 1);
+
+        var player = await ChromiumPlayer.RunAsync(Whep(a, "livestream"), "whep", 25, "--hold-ms", "500");
+
+        Assert.True(player.Ok, player.ToString());
+        Assert.True(player.FramesDecoded > 0, player.ToString());
+        Assert.Equal($"127.0.0.3:{b.RelayEndPoint.Port}", player.Json.GetProperty("selectedPair").GetProperty("remote").GetString());
+        var relayed = Assert.Single(b.Relay.Sessions);
+        Assert.True(relayed.PacketsToPlayer > 0);
+        Assert.False(Assert.Single(a.Relay.Sessions).IsBound);
+    }
+
+    [Fact]
+    public async Task PublisherThroughA_PlayerThroughB_MeetOnOneOrigin()
+    {
+        await using var a = await StartProxyAsync();
+        await using var b = await StartProxyAsync();
+        await using var first = await OriginPeer.StartAsync(a.RegisterUrl);
+        await using var second = await OriginPeer.StartAsync(b.RegisterUrl);
+        await WaitForOriginsAsync(a, 2);
+
+        var publisher = ChromiumPlayer.RunAsync(new Uri(a.HttpApi, "rtc/v1/whip/?app=live&stream=meet"), "whip", 25, "--hold-ms", "20000");
+        await WaitAsync(() => Task.FromResult(a.Relay.Sessions.Any(s => s.PacketsToOrigin > 50)), "publisher relaying");
+
+        var player = await ChromiumPlayer.RunAsync(Whep(b, "meet"), "whep", 25);
+        Assert.True(player.Ok, player.ToString());
+        Assert.True(player.FramesDecoded > 0, player.ToString());
+        Assert.Equal(a.Relay.Sessions.Single().Record.OriginId, (await b.Registry.SnapshotAsync(default)).RtcSessions
+            .Single(s => s.Kind == "whep").OriginId);
+        await publisher.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
+    }
+
+    [Fact]
+    public async Task DeleteThroughB_EndsSessionRelayedByA()
+    {
+        await using var a = await StartProxyAsync();
+        await using var b = await StartProxyAsync();
+        await using var origin = await OriginPeer.StartAsync(a.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(a, 1);
+
+        var player = ChromiumPlayer.RunAsync(Whep(a, "livestream"), "whep", 25, "--hold-ms", "15000");
+        await WaitAsync(() => Task.FromResult(a.Relay.Sessions.Any(s => s.PacketsToPlayer > 20)), "playing through A");
+        var id = a.Relay.Sessions.Single().Id;
+
+        var response = await b.Http.DeleteAsync(new Uri(b.HttpApi, $"rtc/v1/sessions/{id}"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await WaitAsync(() => Task.FromResult(a.Relay.SessionCount == 0), "A closes the session it relayed", 5);
+        Assert.True(Assert.Single((await origin.SessionsAsync()).EnumerateArray()).GetProperty("deleted").GetBoolean());
+        await player.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
+    }
+
+    [Fact]
+    public async Task RedisKilledAndRestarted_PlayingSessionKeepsFlowing_SignallingRecovers()
+    {
+        await using var proxy = await StartProxyAsync(idle: TimeSpan.FromSeconds(6));
+        await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
+        await WaitForOriginsAsync(proxy, 1);
+
+        var player = ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 25, "--hold-ms", "16000");
+        await WaitAsync(() => Task.FromResult(proxy.Relay.Sessions.Any(s => s.PacketsToPlayer > 20)), "playing");
+        var session = proxy.Relay.Sessions.Single();
+
+        await _redis.StopAsync();
+        var offer = "v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef012345\r\n";
+        var refused = await proxy.Http.PostAsync(Whep(proxy, "livestream"), new StringContent(offer, Encoding.UTF8, "application/sdp"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await proxy.Http.GetAsync(new Uri(proxy.SystemApi, "api/v1/origins"))).StatusCode);
+
+        var before = session.PacketsToPlayer;
+        await Task.Delay(3000);
+        Assert.True(session.PacketsToPlayer > before + 10, "media must keep flowing while Redis is down");
+        Assert.False(session.IsClosed);
+
+        await _redis.RestartAsync();
+        await WaitAsync(async () =>
+        {
+            try
+            {
+                return await proxy.Registry.GetRtcSessionAsync(session.Id, default) is not null;
+            }
+            catch (SrsProxy.Registry.RegistryUnavailableException)
+            {
+                return false;
+            }
+        }, "session written back to the restarted Redis");
+
+        var result = await player;
+        Assert.True(result.Ok, result.ToString());
+        Assert.False(session.IsClosed);
+
+        // Signalling works again without a restart: the origin re-registered, and a new player plays.
+        await WaitForOriginsAsync(proxy, 1);
+        var again = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 25);
+        Assert.True(again.Ok, again.ToString());
+    }
+}
