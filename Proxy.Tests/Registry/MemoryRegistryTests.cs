@@ -177,6 +177,19 @@ public class MemoryRegistryTests
     }
 
     [Fact]
+    public async Task HlsIds_RenewedOnUse_ExpireWhenUnused()
+    {
+        var registry = Create();
+        await registry.PutHlsOriginAsync("h1", "origin-x", TimeSpan.FromSeconds(60), _ct);
+        _time.Advance(TimeSpan.FromSeconds(50));
+        Assert.Equal("origin-x", await registry.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(60), _ct));
+        _time.Advance(TimeSpan.FromSeconds(50));
+        Assert.Equal("origin-x", await registry.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(60), _ct));
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Null(await registry.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(60), _ct));
+    }
+
+    [Fact]
     public async Task Snapshot_RoundTripsThroughJson()
     {
         var registry = Create();

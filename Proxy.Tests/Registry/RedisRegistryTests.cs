@@ -155,6 +155,18 @@ public sealed class RedisRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HlsIds_SharedBetweenInstances_Expire()
+    {
+        var a = Create();
+        var b = Create();
+        await a.PutHlsOriginAsync("h1", "origin-x", TimeSpan.FromSeconds(1), default);
+        Assert.Equal("origin-x", await b.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(1), default));
+        Assert.Null(await b.GetHlsOriginAsync("nope", TimeSpan.FromSeconds(1), default));
+        await Task.Delay(2200);
+        Assert.Null(await a.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(1), default));
+    }
+
+    [Fact]
     public async Task Prefix_KeepsDeploymentsApart()
     {
         var first = Create(prefix: "one:");

@@ -61,6 +61,16 @@ internal interface IProxyRegistry
     /// <summary>Removes a session; false if it was already gone.</summary>
     ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Remembers which origin serves an HLS playlist, under an opaque id that the HTTP proxy appends to the
+    /// playlist's segment URLs (the reference's <c>spbhid</c>): segments arrive on other connections, maybe at
+    /// other instances, and must reach the same origin. Kept for <paramref name="lifetime"/>, renewed on use.
+    /// </summary>
+    ValueTask PutHlsOriginAsync(string hlsId, string originId, TimeSpan lifetime, CancellationToken cancellationToken);
+
+    /// <summary>The origin id behind an HLS id, its lifetime renewed; null when unknown or expired.</summary>
+    ValueTask<string?> GetHlsOriginAsync(string hlsId, TimeSpan lifetime, CancellationToken cancellationToken);
+
     /// <summary>The whole state, serialisable, for inspection and for handing over to another store.</summary>
     ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken);
 }

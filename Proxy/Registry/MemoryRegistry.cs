@@ -12,12 +12,16 @@ internal sealed class MemoryRegistry : IProxyRegistry
     /// <summary>Cap on streams with an affinity; the least recently picked one goes first past it.</summary>
     internal const int MaxStreams = 100_000;
 
+    /// <summary>Cap on HLS ids; expired ones go first, then the oldest.</summary>
+    internal const int MaxHlsIds = 100_000;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, OriginEntry> _origins = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StreamEntry> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RtcSessionRecord> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _sessionsByOrigin = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RtcSessionRecord> _sessionsByUsername = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string OriginId, DateTimeOffset Expires)> _hls = new(StringComparer.Ordinal);
     private readonly ProxyOptions _options;
     private readonly TimeProvider _time;
     private readonly Random _random;
@@ -217,6 +221,45 @@ internal sealed class MemoryRegistry : IProxyRegistry
             }
 
             return true;
+        }
+    }
+
+    public ValueTask PutHlsOriginAsync(string hlsId, string originId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_hls.ContainsKey(hlsId) && _hls.Count >= MaxHlsIds)
+            {
+                foreach (var (id, _) in _hls.Where(h => h.Value.Expires <= now).ToList())
+                {
+                    _hls.Remove(id);
+                }
+
+                if (_hls.Count >= MaxHlsIds)
+                {
+                    _hls.Remove(_hls.MinBy(h => h.Value.Expires).Key);
+                }
+            }
+
+            _hls[hlsId] = (originId, now + lifetime);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<string?> GetHlsOriginAsync(string hlsId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_hls.TryGetValue(hlsId, out var entry) || entry.Expires <= now)
+            {
+                return ValueTask.FromResult<string?>(null);
+            }
+
+            _hls[hlsId] = (entry.OriginId, now + lifetime);
+            return ValueTask.FromResult<string?>(entry.OriginId);
         }
     }
 

@@ -158,6 +158,12 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
     public async ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken) =>
         await _store.RemoveSessionAsync(id);
 
+    public async ValueTask PutHlsOriginAsync(string hlsId, string originId, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        await _store.PutHlsOriginAsync(hlsId, originId, lifetime);
+
+    public async ValueTask<string?> GetHlsOriginAsync(string hlsId, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        await _store.GetHlsOriginAsync(hlsId, lifetime);
+
     public async ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken) =>
         new(await GetOriginsAsync(cancellationToken), await GetStreamsAsync(cancellationToken), await ListSessionsAsync());
 

@@ -12,6 +12,7 @@ namespace SrsProxy.Registry.Redis;
 /// origin's last heartbeat (each heartbeat extends the streams in <c>{p}origin-streams:{id}</c>).</item>
 /// <item><c>{p}session:{id}</c> session JSON and <c>{p}username:{ufrags}</c> session id, both expiring unless
 /// a relaying instance refreshes them; <c>{p}origin-sessions:{id}</c> sorted set of session ids by expiry.</item>
+/// <item><c>{p}hls:{id}</c> the origin serving an HLS playlist whose segment URLs carry that id.</item>
 /// <item>channel <c>{p}session-removed</c>: the id of every removed session.</item>
 /// </list>
 /// </summary>
@@ -264,6 +265,16 @@ internal sealed class RedisStore : IDisposable
 
         var values = await GuardAsync(() => _db.StringGetAsync(keys));
         return values.Where(v => v.HasValue).Select(v => (string)v!).ToList();
+    }
+
+    public Task PutHlsOriginAsync(string hlsId, string originId, TimeSpan lifetime) =>
+        GuardAsync(() => _db.StringSetAsync(_prefix + "hls:" + hlsId, originId, lifetime));
+
+    /// <summary>The origin id, with its lifetime renewed (GETEX, Redis 6.2+), or null.</summary>
+    public async Task<string?> GetHlsOriginAsync(string hlsId, TimeSpan lifetime)
+    {
+        var value = await GuardAsync(() => _db.ExecuteAsync("GETEX", _prefix + "hls:" + hlsId, "EX", Seconds(lifetime)));
+        return value.IsNull ? null : (string)value;
     }
 
     public void Dispose() => _connection.Dispose();
