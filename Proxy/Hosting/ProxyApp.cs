@@ -1,6 +1,7 @@
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
 using SrsProxy.Registry.Redis;
+using SrsProxy.Rtmp;
 using SrsProxy.SystemApi;
 using SrsProxy.WebRtc.Relay;
 using SrsProxy.WebRtc.Signalling;
@@ -80,6 +81,8 @@ internal static class ProxyApp
         });
         services.AddSingleton<RtcRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<RtcRelay>());
+        services.AddSingleton<RtmpServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<RtmpServer>());
         services.AddSingleton<OriginClient>();
         services.AddSingleton<WebRtcSignalling>();
         return services;
