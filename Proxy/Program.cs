@@ -44,7 +44,7 @@ internal static partial class Program
             LogNotServed(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
         }
 
-        LogNotServed(logger, $"HTTP-FLV/HLS ({options.HttpServer}) and SRT ({options.SrtServer}) proxying are not in this build; those ports are not served");
+        LogNotServed(logger, $"SRT ({options.SrtServer}) proxying is not in this build; that port is not served");
 
         // The reference's hard stop: whatever still runs this long after the signal, the process exits.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

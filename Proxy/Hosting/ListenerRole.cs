@@ -8,4 +8,7 @@ internal enum ListenerRole
 
     /// <summary><c>PROXY_SYSTEM_API</c>: origin registration and the operator's API.</summary>
     SystemApi,
+
+    /// <summary><c>PROXY_HTTP_SERVER</c>: HTTP-FLV, HLS and static files.</summary>
+    HttpServer,
 }

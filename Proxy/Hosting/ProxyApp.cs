@@ -1,4 +1,5 @@
 using SrsProxy.Configuration;
+using SrsProxy.HttpStream;
 using SrsProxy.Registry;
 using SrsProxy.Registry.Redis;
 using SrsProxy.Rtmp;
@@ -42,6 +43,7 @@ internal static class ProxyApp
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             listeners.Listen(kestrel, ListenerRole.HttpApi, options.HttpApi.ToEndPoint());
             listeners.Listen(kestrel, ListenerRole.SystemApi, options.SystemApi.ToEndPoint());
+            listeners.Listen(kestrel, ListenerRole.HttpServer, options.HttpServer.ToEndPoint());
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout);
 
@@ -62,6 +64,7 @@ internal static class ProxyApp
             system.UseRouting();
             system.UseEndpoints(SystemApiEndpoints.Map);
         });
+        app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpServer, http => HttpServerEndpoints.Configure(http, options));
         return app;
     }
 
@@ -84,6 +87,7 @@ internal static class ProxyApp
         services.AddSingleton<RtmpServer>();
         services.AddHostedService(sp => sp.GetRequiredService<RtmpServer>());
         services.AddSingleton<OriginClient>();
+        services.AddSingleton<HttpStreamProxy>();
         services.AddSingleton<WebRtcSignalling>();
         return services;
     }
