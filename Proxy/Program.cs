@@ -44,7 +44,6 @@ internal static partial class Program
             LogNotServed(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
         }
 
-        LogNotServed(logger, $"SRT ({options.SrtServer}) proxying is not in this build; that port is not served");
 
         // The reference's hard stop: whatever still runs this long after the signal, the process exits.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

@@ -10,19 +10,17 @@ namespace SrsProxy.Rtmp;
 /// </summary>
 internal sealed partial class RtmpServer : BackgroundService
 {
-    private readonly ProxyOptions _options;
     private readonly IProxyRegistry _registry;
     private readonly ILogger<RtmpServer> _logger;
     private readonly RtmpLimits _limits;
     private readonly Socket _listener;
     private int _connections;
 
-    public RtmpServer(ProxyOptions options, IProxyRegistry registry, ILogger<RtmpServer> logger)
+    public RtmpServer(ProxyOptions options, IProxyRegistry registry, RtmpLimits limits, ILogger<RtmpServer> logger)
     {
-        _options = options;
         _registry = registry;
         _logger = logger;
-        _limits = RtmpLimits.From(options);
+        _limits = limits;
         var endPoint = options.RtmpServer.ToEndPoint();
         _listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endPoint.Address.Equals(System.Net.IPAddress.IPv6Any))
