@@ -86,8 +86,13 @@ internal sealed class RtmpChunkReader : IDisposable
             var toRead = Math.Min(_chunkSize, stream.Length - stream.Received);
             if (toRead > 0)
             {
-                await _input.ReadExactlyAsync(stream.Buffer.AsMemory(stream.Received, toRead), cancellationToken);
-                BytesRead += toRead;
+                var read = await _input.ReadAtLeastAsync(stream.Buffer.AsMemory(stream.Received, toRead), toRead, throwOnEndOfStream: false, cancellationToken);
+                BytesRead += read;
+                if (read < toRead)
+                {
+                    throw new RtmpProtocolException("connection closed in the middle of a chunk");
+                }
+
                 stream.Received += toRead;
             }
 

@@ -1,0 +1,75 @@
+using System.Buffers.Binary;
+using SrsProxy.Srt;
+
+namespace SrsProxy.Tests.Srt;
+
+public class SrtHandshakeTests
+{
+    /// <summary>A caller's conclusion handshake (version 5) with a stream id extension, as libsrt sends it.</summary>
+    internal static byte[] Conclusion(string streamId, uint cookie = 0x01020304, uint socketId = 0x0A0B0C0D)
+    {
+        var sid = SrtHandshake.EncodeStreamId(streamId);
+        var packet = new byte[SrtHandshake.HeaderLength + SrtHandshake.BodyLength + 4 + sid.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(packet, 0x8000);
+        var body = packet.AsSpan(SrtHandshake.HeaderLength);
+        BinaryPrimitives.WriteUInt32BigEndian(body, 5);
+        BinaryPrimitives.WriteUInt32BigEndian(body[SrtHandshake.TypeOffset..], SrtHandshake.TypeConclusion);
+        BinaryPrimitives.WriteUInt32BigEndian(body[SrtHandshake.SocketIdOffset..], socketId);
+        BinaryPrimitives.WriteUInt32BigEndian(body[SrtHandshake.CookieOffset..], cookie);
+        var extension = body[SrtHandshake.BodyLength..];
+        BinaryPrimitives.WriteUInt16BigEndian(extension, SrtHandshake.ExtensionStreamId);
+        BinaryPrimitives.WriteUInt16BigEndian(extension[2..], (ushort)(sid.Length / 4));
+        sid.CopyTo(extension[4..]);
+        return packet;
+    }
+
+    [Fact]
+    public void TryParse_Conclusion_ReadsStreamIdCookieAndSocket()
+    {
+        Assert.True(SrtHandshake.TryParse(Conclusion("#!::r=live/livestream,m=publish"), out var handshake));
+        Assert.Equal(SrtHandshake.TypeConclusion, handshake.Type);
+        Assert.Equal(0x01020304u, handshake.Cookie);
+        Assert.Equal(0x0A0B0C0Du, handshake.SocketId);
+        Assert.Equal("#!::r=live/livestream,m=publish", handshake.StreamId);
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("abcd")]
+    [InlineData("live/livestream?vhost=x.example.com")]
+    public void StreamId_Encoding_RoundTrips(string text) =>
+        Assert.Equal(text, SrtHandshake.DecodeStreamId(SrtHandshake.EncodeStreamId(text)));
+
+    [Fact]
+    public void TryParse_Malformed_Fails()
+    {
+        var packet = Conclusion("live/s");
+        Assert.False(SrtHandshake.TryParse(packet.AsSpan(0, 40), out _));
+        var data = (byte[])packet.Clone();
+        data[0] = 0x00;
+        Assert.False(SrtHandshake.TryParse(data, out _));
+        var overlong = (byte[])packet.Clone();
+        BinaryPrimitives.WriteUInt16BigEndian(overlong.AsSpan(SrtHandshake.HeaderLength + SrtHandshake.BodyLength + 2), 500);
+        Assert.False(SrtHandshake.TryParse(overlong, out _));
+    }
+
+    [Theory]
+    [InlineData("#!::r=live/livestream,m=publish", "__defaultVhost__/live/livestream", true)]
+    [InlineData("#!::h=show.example.com,r=live/s,m=request", "show.example.com/live/s", false)]
+    [InlineData("#!::r=livestream", "__defaultVhost__/live/livestream", false)]
+    [InlineData("live/livestream", "__defaultVhost__/live/livestream", false)]
+    [InlineData("live/livestream?vhost=v.example.com", "v.example.com/live/livestream", false)]
+    public void SrtStreamId_Forms_Parse(string streamId, string key, bool publish)
+    {
+        Assert.True(SrtStreamId.TryParse(streamId, out var url, out var isPublish));
+        Assert.Equal(key, url.Key);
+        Assert.Equal(publish, isPublish);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("#!::m=publish")]
+    [InlineData("#!::r=")]
+    public void SrtStreamId_NoResource_Fails(string? streamId) => Assert.False(SrtStreamId.TryParse(streamId, out _, out _));
+}
