@@ -191,6 +191,9 @@ internal sealed class BenchRunner
             notes.Add("the proxy serves no Prometheus /metrics on its system API: no GC or allocation figures");
         }
 
+        var loadGenerator = Cpu(selfStart, selfEnd, window, datagrams);
+        var machineBusy = machineEnd.BusySeconds - machineStart.BusySeconds;
+        var others = machineBusy - loadGenerator.CpuSeconds - (proxyFigures?.Cpu.CpuSeconds ?? 0);
         _log.WriteLine($"bench: {mode}: {mediaReceived}/{mediaSent} media datagrams received in the window, disconnecting");
         return new ModeReport
         {
@@ -216,8 +219,9 @@ internal sealed class BenchRunner
             IceConnectedMs = Setup(connected.Select(p => p.IceTicks)),
             LatencyUs = new LatencySummary(latency.Percentile(0.50), latency.Percentile(0.90), latency.Percentile(0.99), latency.Percentile(0.999), latency.MaxMicroseconds),
             Proxy = proxyFigures,
-            LoadGenerator = Cpu(selfStart, selfEnd, window, datagrams),
-            MachineBusyPercent = 100 * (machineEnd.BusySeconds - machineStart.BusySeconds) / Math.Max(1e-9, machineEnd.TotalSeconds - machineStart.TotalSeconds),
+            LoadGenerator = loadGenerator,
+            MachineBusyPercent = 100 * machineBusy / Math.Max(1e-9, machineEnd.TotalSeconds - machineStart.TotalSeconds),
+            OtherProcessesCpuPercentOfCore = Math.Max(0, 100 * others / window),
             Notes = notes,
         };
     }

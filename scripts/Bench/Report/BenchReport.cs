@@ -79,6 +79,12 @@ internal sealed record ModeReport
     /// <summary>All cores busy = 100.</summary>
     public required double MachineBusyPercent { get; init; }
 
+    /// <summary>
+    /// CPU the rest of the machine used in the window (neither the proxy nor the load generator), % of one
+    /// core: other work on a shared machine that the figures compete with.
+    /// </summary>
+    public required double OtherProcessesCpuPercentOfCore { get; init; }
+
     public required IReadOnlyList<string> Notes { get; init; }
 }
 

@@ -63,6 +63,7 @@ internal static class ReportWriter
             : "-");
         Row("load generator CPU-s per 10^6 datagrams, % of one core", m => Invariant($"{m.LoadGenerator.CpuSecondsPerMillionDatagrams:0.00}, {m.LoadGenerator.CpuPercentOfCore:0.0} %"));
         Row("machine CPU busy (all cores = 100 %)", m => Invariant($"{m.MachineBusyPercent:0.0} %"));
+        Row("other processes' CPU, % of one core", m => Invariant($"{m.OtherProcessesCpuPercentOfCore:0.0} %"));
 
         text.Append('\n');
         if (report.AddedLatencyUs is { } added)
