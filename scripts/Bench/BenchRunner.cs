@@ -113,6 +113,7 @@ internal sealed class BenchRunner
         var proxyStart = proxyPid is { } pid0 ? ProcessStats.Sample(pid0) : null;
         var selfStart = ProcessStats.Sample(Environment.ProcessId)!.Value;
         var machineStart = ProcessStats.Machine();
+        var dropsStart = UdpDrops.Sample();
         var windowWatch = Stopwatch.StartNew();
         origin.Phase = RunPhase.Steady;
         fleet.Phase = RunPhase.Steady;
@@ -130,6 +131,7 @@ internal sealed class BenchRunner
         fleet.Phase = RunPhase.Drain;
         var window = windowWatch.Elapsed.TotalSeconds;
         var machineEnd = ProcessStats.Machine();
+        var dropsEnd = UdpDrops.Sample();
         var selfEnd = ProcessStats.Sample(Environment.ProcessId)!.Value;
         var proxyEnd = proxyPid is { } pid1 ? ProcessStats.Sample(pid1) : null;
         var metricsEnd = await MetricsScrape.FetchAsync(http, isProxy ? _options.ProxySystem : null, cancellationToken);
@@ -191,6 +193,15 @@ internal sealed class BenchRunner
             notes.Add("the proxy serves no Prometheus /metrics on its system API: no GC or allocation figures");
         }
 
+        var playerPorts = connected.Select(p => p.LocalPort).ToHashSet();
+        var originPort = origin.UdpEndPoint.Port;
+        var proxyInodes = proxyPid is { } pid2 ? UdpDrops.InodesOf(pid2) : null;
+        var publicPort = isProxy ? connected.FirstOrDefault()?.Remote?.Port ?? 0 : 0;
+        var kernelDrops = new KernelDrops(
+            UdpDrops.Between(dropsStart, dropsEnd, (_, port) => playerPorts.Contains(port)),
+            UdpDrops.Between(dropsStart, dropsEnd, (_, port) => port == originPort),
+            proxyInodes is null ? null : UdpDrops.Between(dropsStart, dropsEnd, (inode, port) => port == publicPort && proxyInodes.Contains(inode)),
+            proxyInodes is null ? null : UdpDrops.Between(dropsStart, dropsEnd, (inode, port) => port != publicPort && proxyInodes.Contains(inode)));
         var loadGenerator = Cpu(selfStart, selfEnd, window, datagrams);
         var machineBusy = machineEnd.BusySeconds - machineStart.BusySeconds;
         var others = machineBusy - loadGenerator.CpuSeconds - (proxyFigures?.Cpu.CpuSeconds ?? 0);
@@ -219,6 +230,7 @@ internal sealed class BenchRunner
             IceConnectedMs = Setup(connected.Select(p => p.IceTicks)),
             LatencyUs = new LatencySummary(latency.Percentile(0.50), latency.Percentile(0.90), latency.Percentile(0.99), latency.Percentile(0.999), latency.MaxMicroseconds),
             Proxy = proxyFigures,
+            KernelDrops = kernelDrops,
             LoadGenerator = loadGenerator,
             MachineBusyPercent = 100 * machineBusy / Math.Max(1e-9, machineEnd.TotalSeconds - machineStart.TotalSeconds),
             OtherProcessesCpuPercentOfCore = Math.Max(0, 100 * others / window),

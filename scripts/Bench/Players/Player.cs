@@ -49,6 +49,9 @@ internal sealed class Player
 
     public int Index { get; }
 
+    /// <summary>The player's own UDP port (its socket's drops are the load generator's).</summary>
+    public int LocalPort => ((IPEndPoint)_socket.LocalEndPoint!).Port;
+
     public string OfferUfrag { get; }
 
     public string OfferPassword { get; }

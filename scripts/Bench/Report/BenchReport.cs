@@ -74,6 +74,9 @@ internal sealed record ModeReport
 
     public ProxyFigures? Proxy { get; init; }
 
+    /// <summary>Datagrams the kernel dropped in the window because a receive buffer was full, by whose socket.</summary>
+    public required KernelDrops KernelDrops { get; init; }
+
     public required ProcessFigures LoadGenerator { get; init; }
 
     /// <summary>All cores busy = 100.</summary>
@@ -87,6 +90,13 @@ internal sealed record ModeReport
 
     public required IReadOnlyList<string> Notes { get; init; }
 }
+
+/// <summary>
+/// Kernel UDP drops (/proc/net/udp) in the window: the players' sockets and the origin's are the load
+/// generator's; the proxy's public socket receives from players; its other sockets receive from the origin.
+/// Null for the proxy's when its process is unknown.
+/// </summary>
+internal sealed record KernelDrops(long Players, long Origin, long? ProxyPublic, long? ProxyOther);
 
 /// <summary>CPU of one process over the window.</summary>
 internal sealed record ProcessFigures(double CpuSeconds, double UserSeconds, double SystemSeconds, double CpuPercentOfCore, double CpuSecondsPerMillionDatagrams);

@@ -61,6 +61,8 @@ internal static class ReportWriter
         Row("proxy drops in the window", m => m.Proxy?.Drops is { } drops
             ? (drops.Values.Sum() == 0 ? "0" : string.Join(", ", drops.Where(d => d.Value > 0).Select(d => Invariant($"{d.Key} {d.Value:0}"))))
             : "-");
+        Row("kernel drops, full receive buffer: players / origin / proxy public / proxy to-origin sockets", m =>
+            Invariant($"{m.KernelDrops.Players} / {m.KernelDrops.Origin} / {Maybe(m.KernelDrops.ProxyPublic)} / {Maybe(m.KernelDrops.ProxyOther)}"));
         Row("load generator CPU-s per 10^6 datagrams, % of one core", m => Invariant($"{m.LoadGenerator.CpuSecondsPerMillionDatagrams:0.00}, {m.LoadGenerator.CpuPercentOfCore:0.0} %"));
         Row("machine CPU busy (all cores = 100 %)", m => Invariant($"{m.MachineBusyPercent:0.0} %"));
         Row("other processes' CPU, % of one core", m => Invariant($"{m.OtherProcessesCpuPercentOfCore:0.0} %"));
@@ -88,6 +90,8 @@ internal static class ReportWriter
 
         return text.ToString();
     }
+
+    private static string Maybe(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 
     private static string Invariant(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 }
