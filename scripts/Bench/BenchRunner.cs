@@ -138,9 +138,14 @@ internal sealed class BenchRunner
 
         if (cpuProfile is not null)
         {
-            notes.Add("CPU profile: " + await cpuProfile);
-            notes.Add("allocation profile: " + await Pprof.FetchAsync(_options.Pprof, "debug/pprof/allocs", $"{outputStem}-allocs.pb.gz", TimeSpan.FromSeconds(60), cancellationToken));
-            notes.Add("the proxy's figures include the profiler's own cost");
+            var cpu = await cpuProfile;
+            var allocs = await Pprof.FetchAsync(_options.Pprof, "debug/pprof/allocs", $"{outputStem}-allocs.pb.gz", TimeSpan.FromSeconds(60), cancellationToken);
+            notes.Add("CPU profile: " + cpu);
+            notes.Add("allocation profile: " + allocs);
+            if (!cpu.StartsWith(Pprof.NotTaken, StringComparison.Ordinal))
+            {
+                notes.Add("the proxy's CPU figures include the profiler's own cost; compare costs from runs without --profile");
+            }
         }
 
         await Task.Delay(Drain, cancellationToken);
@@ -225,6 +230,8 @@ internal sealed class BenchRunner
             FeedbackLossPercent = Percent(Math.Max(0, feedbackSent - feedbackReceived), feedbackSent),
             DatagramsPerSecond = datagrams / window,
             MediaDatagramsPerSecond = mediaReceived / window,
+            MediaSentPerSecond = mediaSent / window,
+            MediaTargetPerSecond = connected.Length * _options.PacketRate,
             MediaMbitPerSecond = mediaReceived * _options.PacketSize * 8 / window / 1e6,
             WhepAnswerMs = Setup(connected.Select(p => p.AnswerTicks)),
             IceConnectedMs = Setup(connected.Select(p => p.IceTicks)),

@@ -8,11 +8,13 @@ namespace SrsProxy.Bench.Measure;
 /// </summary>
 internal static class Pprof
 {
+    /// <summary>How an answer starts when no file was saved.</summary>
+    public const string NotTaken = "not taken: ";
     public static async Task<string> FetchAsync(Uri? pprofBase, string path, string file, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (pprofBase is null)
         {
-            return "not taken: no --pprof URL";
+            return NotTaken + "no --pprof URL";
         }
 
         var url = new Uri(new Uri(pprofBase.AbsoluteUri.TrimEnd('/') + "/"), path);
@@ -22,12 +24,12 @@ internal static class Pprof
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                return $"not taken: {url} answered 404 (no pprof endpoint in this proxy build)";
+                return $"{NotTaken}{url} answered 404 (no pprof endpoint in this proxy build)";
             }
 
             if (!response.IsSuccessStatusCode)
             {
-                return $"not taken: {url} answered HTTP {(int)response.StatusCode}";
+                return $"{NotTaken}{url} answered HTTP {(int)response.StatusCode}";
             }
 
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
@@ -40,7 +42,7 @@ internal static class Pprof
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
-            return $"not taken: {url}: {e.Message}";
+            return $"{NotTaken}{url}: {e.Message}";
         }
     }
 }

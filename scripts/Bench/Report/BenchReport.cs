@@ -64,6 +64,11 @@ internal sealed record ModeReport
 
     public required double MediaDatagramsPerSecond { get; init; }
 
+    /// <summary>What the origin managed to send, per second: below the target when the load generator fell behind.</summary>
+    public required double MediaSentPerSecond { get; init; }
+
+    public required double MediaTargetPerSecond { get; init; }
+
     public required double MediaMbitPerSecond { get; init; }
 
     public required SetupSummary WhepAnswerMs { get; init; }

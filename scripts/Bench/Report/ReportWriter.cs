@@ -38,6 +38,7 @@ internal static class ReportWriter
             text.Append("| ").Append(name).Append(" |").Append(string.Join("", modes.Select(m => $" {cell(m)} |"))).Append('\n');
 
         Row("players connected", m => $"{m.PlayersConnected}/{m.PlayersRequested}");
+        Row("origin sent, % of the target rate", m => Invariant($"{100 * m.MediaSentPerSecond / Math.Max(1e-9, m.MediaTargetPerSecond):0.0} % of {m.MediaTargetPerSecond:N0}/s"));
         Row("media to players: datagrams/s, Mbit/s", m => Invariant($"{m.MediaDatagramsPerSecond:N0}, {m.MediaMbitPerSecond:0.0}"));
         Row("datagrams/s relayed (media + feedback)", m => Invariant($"{m.DatagramsPerSecond:N0}"));
         Row("media loss", m => Invariant($"{m.MediaLossPercent:0.000} % ({m.MediaLost} of {m.MediaSent:N0})"));
