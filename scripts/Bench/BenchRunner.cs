@@ -15,8 +15,16 @@ namespace SrsProxy.Bench;
 /// </summary>
 internal sealed class BenchRunner
 {
-    /// <summary>After the window, media keeps flowing this long so datagrams sent in it can still arrive.</summary>
-    private static readonly TimeSpan Drain = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// After the window, media keeps flowing so datagrams sent in it can still arrive: at least
+    /// <see cref="DrainMin"/>, then until none arrived for <see cref="DrainQuiet"/>, at most <see cref="DrainMax"/>.
+    /// A datagram of the window still queued after that counts as lost.
+    /// </summary>
+    private static readonly TimeSpan DrainMin = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan DrainQuiet = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan DrainMax = TimeSpan.FromSeconds(10);
 
     private readonly BenchOptions _options;
     private readonly TextWriter _log;
@@ -148,7 +156,7 @@ internal sealed class BenchRunner
             }
         }
 
-        await Task.Delay(Drain, cancellationToken);
+        await DrainAsync(fleet, cancellationToken);
 
         long mediaSent = 0, feedbackReceived = 0;
         foreach (var player in connected)
@@ -243,6 +251,24 @@ internal sealed class BenchRunner
             OtherProcessesCpuPercentOfCore = Math.Max(0, 100 * others / window),
             Notes = notes,
         };
+    }
+
+    private static async Task DrainAsync(PlayerFleet fleet, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        await Task.Delay(DrainMin, cancellationToken);
+        var received = fleet.Players.Sum(p => Volatile.Read(ref p.ReceivedSteady));
+        var quietSince = watch.Elapsed;
+        while (watch.Elapsed < DrainMax && watch.Elapsed - quietSince < DrainQuiet)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            var now = fleet.Players.Sum(p => Volatile.Read(ref p.ReceivedSteady));
+            if (now != received)
+            {
+                received = now;
+                quietSince = watch.Elapsed;
+            }
+        }
     }
 
     private static ProcessFigures Cpu(ProcessSample start, ProcessSample end, double window, long datagrams)
