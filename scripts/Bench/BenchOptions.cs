@@ -1,0 +1,182 @@
+using System.Globalization;
+
+namespace SrsProxy.Bench;
+
+/// <summary>What one benchmark run does; every option has a default that reproduces the seed workload.</summary>
+internal sealed record BenchOptions
+{
+    /// <summary>Players per mode. Defaults to 100.</summary>
+    public int Players { get; init; } = 100;
+
+    /// <summary>Media bitrate per player in bit/s. Defaults to 200 kbit/s, the seed workload's stream.</summary>
+    public long Bitrate { get; init; } = 200_000;
+
+    /// <summary>
+    /// Media datagram size in bytes. Defaults to 250, because 200 kbit/s in 250-byte datagrams is 100
+    /// datagrams/s per player, the rate of the reference measurements (H.264 + Opus, ~105/s).
+    /// </summary>
+    public int PacketSize { get; init; } = 250;
+
+    /// <summary>Steady-state window in seconds. Defaults to 30, as the profiling guide asks.</summary>
+    public double Seconds { get; init; } = 30;
+
+    /// <summary>Warm-up after every player is connected, before the window. Defaults to 5 s.</summary>
+    public double Warmup { get; init; } = 5;
+
+    /// <summary>
+    /// RTCP feedback datagrams per second per player, upstream. Defaults to 10: a browser sends transport-wide
+    /// congestion control feedback about every 100 ms, receiver reports once a second.
+    /// </summary>
+    public double FeedbackRate { get; init; } = 10;
+
+    /// <summary>Feedback datagram size. Defaults to 80 bytes, a typical TWCC feedback packet.</summary>
+    public int FeedbackSize { get; init; } = 80;
+
+    /// <summary>The origin's pacing tick in milliseconds. Defaults to 5 ms.</summary>
+    public double TickMs { get; init; } = 5;
+
+    /// <summary>WHEP offers in flight at once while players connect. Defaults to 16.</summary>
+    public int ConnectConcurrency { get; init; } = 16;
+
+    /// <summary>Modes in run order: "proxy", "direct". Defaults to both, proxy first.</summary>
+    public IReadOnlyList<string> Modes { get; init; } = ["proxy", "direct"];
+
+    /// <summary>The proxy's signalling API base, e.g. http://127.0.0.1:11985. Needed for the proxy mode.</summary>
+    public Uri? ProxyApi { get; init; }
+
+    /// <summary>The proxy's system API base (registration, /metrics), e.g. http://127.0.0.1:12025.</summary>
+    public Uri? ProxySystem { get; init; }
+
+    /// <summary>The proxy's process id for CPU and RSS; found from its UDP port when not given.</summary>
+    public int? ProxyPid { get; init; }
+
+    /// <summary>The proxy's pprof base, e.g. http://127.0.0.1:6060; used with <see cref="Profile"/>.</summary>
+    public Uri? Pprof { get; init; }
+
+    /// <summary>Save a CPU and an allocation profile from the pprof endpoint during the steady window.</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>Exit 1 when any media datagram sent in the window was not received (proxy or direct).</summary>
+    public bool AssertNoLoss { get; init; }
+
+    /// <summary>Where the JSON and markdown reports (and profiles) go.</summary>
+    public string OutputDirectory { get; init; } = "artifacts/bench";
+
+    /// <summary>A free-form label written into the report, e.g. the proxy's name or commit.</summary>
+    public string Label { get; init; } = "";
+
+    public string App { get; init; } = "live";
+
+    public string Stream { get; init; } = "bench";
+
+    /// <summary>Media datagrams per second per player.</summary>
+    public double PacketRate => Bitrate / 8.0 / PacketSize;
+
+    public const string Usage = """
+        usage: srs-proxy-bench [options]
+          --players N              players per mode (100)
+          --bitrate R              media bitrate per player: 200k, 1M, 250000 (200k)
+          --packet-size B          media datagram size, 64..1400 (250)
+          --seconds S              steady-state window (30)
+          --warmup S               warm-up after all players connected (5)
+          --feedback-rate R        RTCP feedback datagrams/s per player, upstream (10)
+          --feedback-size B        feedback datagram size (80)
+          --tick-ms MS             origin pacing tick (5)
+          --connect-concurrency N  WHEP offers in flight at once (16)
+          --modes proxy,direct     modes to run, in order (proxy,direct)
+          --proxy-api URL          proxy signalling API, e.g. http://127.0.0.1:11985
+          --proxy-system URL       proxy system API (register, /metrics), e.g. http://127.0.0.1:12025
+          --proxy-pid PID          proxy process for CPU/RSS (default: the owner of its UDP port)
+          --pprof URL              proxy pprof base, e.g. http://127.0.0.1:6060
+          --profile                save CPU and allocation profiles during the window
+          --assert-no-loss         exit 1 if any datagram of the window was lost
+          --out DIR                report directory (artifacts/bench)
+          --label TEXT             label written into the report
+          --app A --stream S       stream the players play (live/bench)
+        """;
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Next() => i + 1 < args.Count ? args[++i] : throw new FormatException($"{name}: missing value");
+            o = name switch
+            {
+                "--players" => o with { Players = Int(name, Next(), 1, 20_000) },
+                "--bitrate" => o with { Bitrate = Rate(name, Next()) },
+                "--packet-size" => o with { PacketSize = Int(name, Next(), MediaPacket.MinSize, 1400) },
+                "--seconds" => o with { Seconds = Double(name, Next(), 1, 3600) },
+                "--warmup" => o with { Warmup = Double(name, Next(), 0, 600) },
+                "--feedback-rate" => o with { FeedbackRate = Double(name, Next(), 0, 1000) },
+                "--feedback-size" => o with { FeedbackSize = Int(name, Next(), MediaPacket.MinSize, 1400) },
+                "--tick-ms" => o with { TickMs = Double(name, Next(), 1, 100) },
+                "--connect-concurrency" => o with { ConnectConcurrency = Int(name, Next(), 1, 256) },
+                "--modes" => o with { Modes = ParseModes(Next()) },
+                "--proxy-api" => o with { ProxyApi = Url(name, Next()) },
+                "--proxy-system" => o with { ProxySystem = Url(name, Next()) },
+                "--proxy-pid" => o with { ProxyPid = Int(name, Next(), 1, int.MaxValue) },
+                "--pprof" => o with { Pprof = Url(name, Next()) },
+                "--profile" => o with { Profile = true },
+                "--assert-no-loss" => o with { AssertNoLoss = true },
+                "--out" => o with { OutputDirectory = Next() },
+                "--label" => o with { Label = Next() },
+                "--app" => o with { App = Next() },
+                "--stream" => o with { Stream = Next() },
+                _ => throw new FormatException($"unknown option {name}"),
+            };
+        }
+
+        if (o.Modes.Contains("proxy") && (o.ProxyApi is null || o.ProxySystem is null))
+        {
+            throw new FormatException("the proxy mode needs --proxy-api and --proxy-system (or --modes direct)");
+        }
+
+        if (o.PacketRate * o.Players > 2_000_000)
+        {
+            throw new FormatException($"{o.PacketRate * o.Players:F0} datagrams/s is more than this tool can pace");
+        }
+
+        return o;
+    }
+
+    private static int Int(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new FormatException($"{name} {value}: expected an integer in {min}..{max}");
+
+    private static double Double(string name, string value, double min, double max) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new FormatException($"{name} {value}: expected a number in {min}..{max}");
+
+    /// <summary>A bitrate: a number with an optional k/M/G suffix (decimal, as bitrates are).</summary>
+    internal static long Rate(string name, string value)
+    {
+        var text = value.Trim();
+        var multiplier = 1.0;
+        if (text.Length > 0 && char.ToLowerInvariant(text[^1]) is 'k' or 'm' or 'g')
+        {
+            multiplier = char.ToLowerInvariant(text[^1]) switch { 'k' => 1e3, 'm' => 1e6, _ => 1e9 };
+            text = text[..^1];
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n * multiplier is >= 1_000 and <= 1e9
+            ? (long)(n * multiplier)
+            : throw new FormatException($"{name} {value}: expected a bitrate such as 200k or 1M (1k..1G)");
+    }
+
+    private static Uri Url(string name, string value) =>
+        Uri.TryCreate(value.TrimEnd('/'), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"{name} {value}: expected an http:// URL");
+
+    private static string[] ParseModes(string value)
+    {
+        var modes = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return modes.Length > 0 && modes.All(m => m is "proxy" or "direct") && modes.Distinct().Count() == modes.Length
+            ? modes
+            : throw new FormatException($"--modes {value}: expected proxy, direct or both, comma-separated");
+    }
+}

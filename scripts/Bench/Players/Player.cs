@@ -1,0 +1,254 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using SrsProxy.Bench.Measure;
+
+namespace SrsProxy.Bench.Players;
+
+/// <summary>
+/// One WHEP player: offers, does ICE as the controlling agent (a signed binding request with USE-CANDIDATE
+/// to the answer's candidate), then receives media on its own connected UDP socket and counts loss,
+/// reordering and one-way latency. Its feedback and consent checks are sent by <see cref="PlayerFleet"/>.
+/// </summary>
+internal sealed class Player
+{
+    /// <summary>
+    /// Receive buffer of each player's socket: a player descheduled for a moment must not lose datagrams the
+    /// relay delivered (1 MB holds seconds of a 1 Mbit/s stream). Capped by net.core.rmem_max.
+    /// </summary>
+    private const int ReceiveBufferBytes = 1024 * 1024;
+
+    /// <summary>How long a player retries its first binding request before it gives up.</summary>
+    private static readonly TimeSpan IceTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan IceRetry = TimeSpan.FromMilliseconds(100);
+
+    private readonly TaskCompletionSource _iceDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly LatencyHistogram _latency;
+    private readonly uint _transactionTag = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
+    private readonly ulong _tieBreaker = (ulong)Random.Shared.NextInt64();
+    private readonly Socket _socket;
+    private byte[] _username = [];
+    private byte[] _answerPassword = [];
+    private long _transactions;
+    private Task _receiveLoop = Task.CompletedTask;
+
+    public Player(int index, LatencyHistogram latency)
+    {
+        Index = index;
+        _latency = latency;
+        OfferUfrag = Sdp.RandomToken(8);
+        OfferPassword = Sdp.RandomToken(24);
+        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket.ReceiveBufferSize = ReceiveBufferBytes;
+        _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+    }
+
+    public int Index { get; }
+
+    /// <summary>The player's own UDP port (its socket's drops are the load generator's).</summary>
+    public int LocalPort => ((IPEndPoint)_socket.LocalEndPoint!).Port;
+
+    public string OfferUfrag { get; }
+
+    public string OfferPassword { get; }
+
+    /// <summary>The session URL the answer's Location named, for DELETE.</summary>
+    public Uri? Location { get; private set; }
+
+    /// <summary>Where ICE checks and feedback go: the answer's candidate (the proxy, or the origin in direct mode).</summary>
+    public IPEndPoint? Remote { get; private set; }
+
+    public string? Error { get; private set; }
+
+    public bool Connected { get; private set; }
+
+    /// <summary>Offer POST to answer, and offer POST to ICE success, in Stopwatch ticks; 0 = not reached.</summary>
+    public long AnswerTicks { get; private set; }
+
+    public long IceTicks { get; private set; }
+
+    // Written by this player's receive loop only.
+    public long ReceivedTotal;
+    public long ReceivedSteady;
+    public long Reordered;
+    public long Malformed;
+    public long StunResponses;
+    private ulong _highestSequence;
+    private bool _anyMedia;
+
+    // Written by the fleet's pacing thread only.
+    public double FeedbackCredit;
+    public ulong FeedbackSequence;
+    public long FeedbackSent;
+    public long FeedbackSentSteady;
+    public long FeedbackErrors;
+    public long NextConsent;
+
+    public async Task ConnectAsync(HttpClient http, Uri whepUrl, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var offer = Sdp.Offer(OfferUfrag, OfferPassword, (IPEndPoint)_socket.LocalEndPoint!);
+            using var content = new StringContent(offer, Encoding.UTF8, "application/sdp");
+            content.Headers.ContentType!.CharSet = null;
+            using var response = await http.PostAsync(whepUrl, content, cancellationToken);
+            var answer = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                Error = $"WHEP offer: HTTP {(int)response.StatusCode} {Shorten(answer)}";
+                return;
+            }
+
+            AnswerTicks = Stopwatch.GetTimestamp() - start;
+            if (Sdp.Attribute(answer, "ice-ufrag") is not { Length: > 0 } answerUfrag ||
+                Sdp.Attribute(answer, "ice-pwd") is not { Length: > 0 } answerPassword ||
+                Sdp.FirstUdpCandidate(answer) is not { } candidate)
+            {
+                Error = "WHEP answer without ice-ufrag, ice-pwd or a UDP candidate";
+                return;
+            }
+
+            Location = response.Headers.Location is { } location ? new Uri(whepUrl, location) : null;
+            _username = Encoding.ASCII.GetBytes(answerUfrag + ":" + OfferUfrag);
+            _answerPassword = Encoding.ASCII.GetBytes(answerPassword);
+            Remote = candidate;
+            _socket.Connect(candidate);
+            _receiveLoop = ReceiveLoopAsync();
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(IceTimeout);
+            var buffer = new byte[256];
+            while (!_iceDone.Task.IsCompleted)
+            {
+                _socket.Send(buffer.AsSpan(0, WriteBindingRequest(buffer)));
+                try
+                {
+                    await _iceDone.Task.WaitAsync(IceRetry, timeout.Token);
+                }
+                catch (TimeoutException)
+                {
+                }
+            }
+
+            IceTicks = Stopwatch.GetTimestamp() - start;
+            Connected = true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Error = Remote is null
+                ? "WHEP offer: no answer in time"
+                : $"ICE: no binding success response from {Remote} within {IceTimeout.TotalSeconds} s";
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
+        {
+            Error = $"{e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    /// <summary>A signed binding request with the next transaction id: the tag, then a counter.</summary>
+    public int WriteBindingRequest(Span<byte> buffer)
+    {
+        Span<byte> transactionId = stackalloc byte[Stun.TransactionIdLength];
+        BinaryPrimitives.WriteUInt32BigEndian(transactionId, _transactionTag);
+        BinaryPrimitives.WriteUInt64BigEndian(transactionId[4..], (ulong)Interlocked.Increment(ref _transactions));
+        return Stun.WriteBindingRequest(buffer, transactionId, _username, _answerPassword, _tieBreaker);
+    }
+
+    /// <summary>Sends on the connected socket; false (and no exception) when the kernel refuses it.</summary>
+    public bool TrySend(ReadOnlySpan<byte> datagram)
+    {
+        try
+        {
+            _socket.Send(datagram, SocketFlags.None, out var error);
+            return error == SocketError.Success;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    public async Task CloseAsync()
+    {
+        _socket.Dispose();
+        await _receiveLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>
+    /// The receive loop: one pinned buffer for its life. A receive that finds a datagram queued completes at
+    /// once, so the loop drains the socket before it waits again.
+    /// </summary>
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(2048, pinned: true);
+        while (true)
+        {
+            int length;
+            try
+            {
+                length = await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
+            {
+                // ICMP for an earlier send (the far end's port is gone for a moment): about that datagram only.
+                continue;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            Handle(buffer.AsSpan(0, length), Stopwatch.GetTimestamp());
+        }
+    }
+
+    private void Handle(ReadOnlySpan<byte> datagram, long now)
+    {
+        if (datagram.Length > 0 && datagram[0] < 4)
+        {
+            if (Stun.IsBindingSuccess(datagram) &&
+                BinaryPrimitives.ReadUInt32BigEndian(Stun.TransactionId(datagram)) == _transactionTag)
+            {
+                StunResponses++;
+                _iceDone.TrySetResult();
+            }
+            else
+            {
+                Malformed++;
+            }
+
+            return;
+        }
+
+        if (!MediaPacket.TryRead(datagram, out var sequence, out var timestamp, out var phase))
+        {
+            Malformed++;
+            return;
+        }
+
+        ReceivedTotal++;
+        var late = _anyMedia && sequence < _highestSequence;
+        if (!late)
+        {
+            _highestSequence = sequence;
+            _anyMedia = true;
+        }
+
+        if (phase == RunPhase.Steady)
+        {
+            ReceivedSteady++;
+            _latency.Record(now - timestamp);
+            if (late)
+            {
+                Reordered++;
+            }
+        }
+    }
+
+    private static string Shorten(string text) => text.Length > 200 ? text[..200] + "..." : text.ReplaceLineEndings(" ");
+}

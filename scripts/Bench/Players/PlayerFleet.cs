@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using SrsProxy.Bench.Measure;
+
+namespace SrsProxy.Bench.Players;
+
+/// <summary>
+/// N players against one signalling API: connects them a few at a time, then one pacing thread sends every
+/// player's RTCP feedback at the configured rate and an ICE consent check (RFC 7675) about every 5 s, as a
+/// browser does. Receiving is each player's own async loop; there is no thread per player.
+/// </summary>
+internal sealed class PlayerFleet : IAsyncDisposable
+{
+    /// <summary>Browsers send a consent check every 5 s on average (RFC 7675 section 5.1).</summary>
+    private static readonly long ConsentInterval = 5 * Stopwatch.Frequency;
+
+    private static readonly TimeSpan FeedbackTick = TimeSpan.FromMilliseconds(10);
+
+    private readonly BenchOptions _options;
+    private readonly HttpClient _http;
+    private readonly CancellationTokenSource _stopping = new();
+    private Thread? _pacer;
+    private volatile RunPhase _phase;
+
+    public PlayerFleet(BenchOptions options, HttpClient http)
+    {
+        _options = options;
+        _http = http;
+        Players = [.. Enumerable.Range(0, options.Players).Select(i => new Player(i, Latency))];
+    }
+
+    public IReadOnlyList<Player> Players { get; }
+
+    public LatencyHistogram Latency { get; } = new();
+
+    public RunPhase Phase
+    {
+        get => _phase;
+        set => _phase = value;
+    }
+
+    /// <summary>Offers from every player, <see cref="BenchOptions.ConnectConcurrency"/> at a time; then feedback starts.</summary>
+    public async Task ConnectAsync(Uri apiBase, CancellationToken cancellationToken)
+    {
+        var url = new Uri(apiBase, $"/rtc/v1/whep/?app={Uri.EscapeDataString(_options.App)}&stream={Uri.EscapeDataString(_options.Stream)}");
+        using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
+        var tasks = Players.Select(async player =>
+        {
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                await player.ConnectAsync(_http, url, cancellationToken);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToList();
+        await Task.WhenAll(tasks);
+        _pacer = new Thread(PaceLoop) { IsBackground = true, Name = "players-feedback" };
+        _pacer.Start();
+    }
+
+    /// <summary>Stops feedback, ends every session with a DELETE of its URL, and closes the sockets.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _pacer?.Join();
+        using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
+        await Task.WhenAll(Players.Select(async player =>
+        {
+            if (player.Location is { } location)
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    using var response = await _http.DeleteAsync(location);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    // The session ends on the idle timeout instead.
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+
+            await player.CloseAsync();
+        }));
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Every tick, each connected player is owed <c>rate × elapsed</c> feedback datagrams; each starts at a
+    /// random point of its interval so feedback does not arrive in lockstep.
+    /// </summary>
+    private void PaceLoop()
+    {
+        var packet = GC.AllocateUninitializedArray<byte>(_options.FeedbackSize, pinned: true);
+        Random.Shared.NextBytes(packet);
+        var stun = new byte[256];
+        var connected = Players.Where(p => p.Connected).ToArray();
+        var start = Stopwatch.GetTimestamp();
+        foreach (var player in connected)
+        {
+            player.FeedbackCredit = Random.Shared.NextDouble();
+            player.NextConsent = start + (long)(Random.Shared.NextDouble() * ConsentInterval);
+        }
+
+        var last = start;
+        while (!_stopping.IsCancellationRequested)
+        {
+            Thread.Sleep(FeedbackTick);
+            var now = Stopwatch.GetTimestamp();
+            var credit = _options.FeedbackRate * Math.Min(1.0, (double)(now - last) / Stopwatch.Frequency);
+            last = now;
+            var phase = _phase;
+            foreach (var player in connected)
+            {
+                player.FeedbackCredit += credit;
+                while (player.FeedbackCredit >= 1)
+                {
+                    player.FeedbackCredit -= 1;
+                    MediaPacket.WriteFeedback(packet, (uint)player.Index, player.FeedbackSequence++, Stopwatch.GetTimestamp(), phase);
+                    if (!player.TrySend(packet))
+                    {
+                        player.FeedbackErrors++;
+                        continue;
+                    }
+
+                    player.FeedbackSent++;
+                    if (phase == RunPhase.Steady)
+                    {
+                        player.FeedbackSentSteady++;
+                    }
+                }
+
+                if (now >= player.NextConsent)
+                {
+                    player.NextConsent = now + ConsentInterval;
+                    player.TrySend(stun.AsSpan(0, player.WriteBindingRequest(stun)));
+                }
+            }
+        }
+    }
+}
