@@ -5,8 +5,20 @@ namespace SrsProxy;
 
 internal static partial class Program
 {
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public static async Task<int> Main()
     {
+        // Socket completions run on the epoll thread instead of hopping to the thread pool: each relayed
+        // datagram's continuation is a few microseconds of work, and the hop cost more than the work
+        // (scripts/bench: CPU per datagram down ~20 %, p99 latency from ~300 ms to ~30 ms on 2 busy cores).
+        // Read once when the socket engine starts, so it is set before any socket exists; an operator's own
+        // value wins.
+        if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
         ProxyOptions options;
         try
         {

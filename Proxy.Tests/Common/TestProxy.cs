@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using SrsProxy.Configuration;
 using SrsProxy.Hosting;
 using SrsProxy.Registry;
+using SrsProxy.Rtmp;
+using SrsProxy.Srt;
 using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.Tests.Common;
@@ -22,7 +24,10 @@ internal sealed class TestProxy : IAsyncDisposable
         var listeners = app.Services.GetRequiredService<Listeners>();
         HttpApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpApi).Port}/");
         SystemApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.SystemApi).Port}/");
+        HttpServer = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpServer).Port}/");
         Relay = app.Services.GetRequiredService<RtcRelay>();
+        Rtmp = app.Services.GetRequiredService<RtmpServer>();
+        Srt = app.Services.GetRequiredService<SrtRelay>();
         Registry = app.Services.GetRequiredService<IProxyRegistry>();
     }
 
@@ -32,7 +37,13 @@ internal sealed class TestProxy : IAsyncDisposable
 
     public Uri SystemApi { get; }
 
+    public Uri HttpServer { get; }
+
     public RtcRelay Relay { get; }
+
+    public RtmpServer Rtmp { get; }
+
+    public SrtRelay Srt { get; }
 
     public IProxyRegistry Registry { get; }
 
@@ -42,7 +53,7 @@ internal sealed class TestProxy : IAsyncDisposable
 
     public Uri RegisterUrl => new(SystemApi, "api/v1/srs/register");
 
-    public static async Task<TestProxy> StartAsync(Func<ProxyOptions, ProxyOptions>? configure = null)
+    public static async Task<TestProxy> StartAsync(Func<ProxyOptions, ProxyOptions>? configure = null, Action<WebApplicationBuilder>? builder = null)
     {
         var loopback = new ListenAddress(IPAddress.Loopback, 0);
         var options = new ProxyOptions
@@ -56,7 +67,11 @@ internal sealed class TestProxy : IAsyncDisposable
             OriginTimeout = TimeSpan.FromSeconds(5),
         };
         options = configure?.Invoke(options) ?? options;
-        var app = ProxyApp.Build(options, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = ProxyApp.Build(options, b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder?.Invoke(b);
+        });
         await app.StartAsync();
         return new TestProxy(app, options);
     }
@@ -65,6 +80,31 @@ internal sealed class TestProxy : IAsyncDisposable
     {
         var text = await Http.GetStringAsync(new Uri(SystemApi, path));
         return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Registers an origin as SRS would, with the given endpoints.</summary>
+    public async Task RegisterAsync(string server, int? rtmp = null, int? http = null, int? srt = null)
+    {
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["ip"] = "127.0.0.1",
+            ["server"] = server,
+            ["service"] = "svc",
+            ["pid"] = "1",
+            ["rtmp"] = new System.Text.Json.Nodes.JsonArray((rtmp ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        if (http is not null)
+        {
+            body["http"] = new System.Text.Json.Nodes.JsonArray(http.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (srt is not null)
+        {
+            body["srt"] = new System.Text.Json.Nodes.JsonArray($"udp://0.0.0.0:{srt}");
+        }
+
+        var response = await Http.PostAsync(RegisterUrl, new StringContent(body.ToJsonString()));
+        response.EnsureSuccessStatusCode();
     }
 
     public async Task<string> MetricsAsync() => await Http.GetStringAsync(new Uri(SystemApi, "metrics"));

@@ -107,6 +107,7 @@ internal static class ProxyOptionsParser
             MaxRtcSessions = Integer("PROXY_RTC_MAX_SESSIONS", defaults.MaxRtcSessions, 1, 1_000_000),
             MaxOrigins = Integer("PROXY_MAX_ORIGINS", defaults.MaxOrigins, 1, 100_000),
             RtcSocketBufferBytes = Integer("PROXY_RTC_SOCKET_BUFFER", defaults.RtcSocketBufferBytes, 4096, 1 << 30),
+            RtcSessionSocketBufferBytes = Integer("PROXY_RTC_SESSION_SOCKET_BUFFER", defaults.RtcSessionSocketBufferBytes, 4096, 1 << 30),
             SystemApiToken = Get("PROXY_SYSTEM_API_TOKEN") ?? "",
         };
 
@@ -239,6 +240,7 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_RTC_MAX_SESSIONS", o.MaxRtcSessions.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_MAX_ORIGINS", o.MaxOrigins.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_SOCKET_BUFFER", o.RtcSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_RTC_SESSION_SOCKET_BUFFER", o.RtcSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_SYSTEM_API_TOKEN", Mask(o.SystemApiToken));
     }
 }

@@ -441,7 +441,10 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             Socket originSocket;
             try
             {
-                originSocket = new Socket(session.OriginEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                originSocket = new Socket(session.OriginEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+                {
+                    ReceiveBufferSize = _options.RtcSessionSocketBufferBytes,
+                };
                 originSocket.Connect(session.OriginEndPoint);
             }
             catch (SocketException e)

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SrsProxy.Tests.Common;
+
+/// <summary>Runs Debian's ffmpeg, ffprobe, nginx and srt-live-transmit for the protocol tests.</summary>
+internal static class ExternalTools
+{
+    public static int FreeTcpPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    public static int FreeUdpPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    /// <summary>Runs a tool to its end (or kills it at the timeout) and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string tool, TimeSpan timeout, params string[] arguments)
+    {
+        using var process = Start(tool, arguments);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return (-1, await stdout, await stderr + $"\n(killed after {timeout})");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts a long-running tool; the caller disposes it (which kills it).</summary>
+    public static Background StartBackground(string tool, params string[] arguments) => new(Start(tool, arguments));
+
+    private static Process Start(string tool, string[] arguments)
+    {
+        var info = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException($"cannot start {tool}");
+    }
+
+    internal sealed class Background : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly Task<string> _stderr;
+
+        public Background(Process process)
+        {
+            _process = process;
+            _ = process.StandardOutput.ReadToEndAsync();
+            _stderr = process.StandardError.ReadToEndAsync();
+        }
+
+        public bool HasExited => _process.HasExited;
+
+        public async Task<string> StderrAsync() => _process.HasExited ? await _stderr : "(running)";
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+    }
+}
+
+/// <summary>nginx with libnginx-mod-rtmp: an RTMP origin that also writes HLS, served by nginx over HTTP.</summary>
+internal sealed class NginxRtmpOrigin : IAsyncDisposable
+{
+    private readonly ExternalTools.Background _nginx;
+    private readonly string _root;
+
+    private NginxRtmpOrigin(ExternalTools.Background nginx, string root, int rtmpPort, int httpPort)
+    {
+        _nginx = nginx;
+        _root = root;
+        RtmpPort = rtmpPort;
+        HttpPort = httpPort;
+    }
+
+    public int RtmpPort { get; }
+
+    public int HttpPort { get; }
+
+    public string HlsDirectory => Path.Combine(_root, "hls");
+
+    public static async Task<NginxRtmpOrigin> StartAsync()
+    {
+        var root = Directory.CreateTempSubdirectory("nginx-rtmp-").FullName;
+        Directory.CreateDirectory(Path.Combine(root, "hls"));
+        Directory.CreateDirectory(Path.Combine(root, "logs"));
+        var rtmp = ExternalTools.FreeTcpPort();
+        var http = ExternalTools.FreeTcpPort();
+        var config = Path.Combine(root, "nginx.conf");
+        await File.WriteAllTextAsync(config, $$"""
+            load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+            daemon off;
+            master_process off;
+            error_log {{root}}/logs/error.log warn;
+            pid {{root}}/nginx.pid;
+            events { worker_connections 256; }
+            rtmp {
+              server {
+                listen 127.0.0.1:{{rtmp}};
+                chunk_size 4096;
+                application live { live on; hls on; hls_path {{root}}/hls; hls_fragment 1s; hls_playlist_length 6s; }
+              }
+            }
+            http {
+              access_log off;
+              client_body_temp_path {{root}}/body;
+              proxy_temp_path {{root}}/proxy;
+              fastcgi_temp_path {{root}}/fastcgi;
+              uwsgi_temp_path {{root}}/uwsgi;
+              scgi_temp_path {{root}}/scgi;
+              server {
+                listen 127.0.0.1:{{http}};
+                location /live/ { types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } alias {{root}}/hls/; }
+              }
+            }
+            """);
+        var nginx = ExternalTools.StartBackground("nginx", "-p", root, "-c", config);
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, rtmp);
+                return new NginxRtmpOrigin(nginx, root, rtmp, http);
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        await nginx.DisposeAsync();
+        throw new InvalidOperationException("nginx did not start: " + await File.ReadAllTextAsync(Path.Combine(root, "logs", "error.log")));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _nginx.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+}
