@@ -48,12 +48,18 @@ internal static partial class Program
         }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SrsProxy");
+        var openFiles = FileDescriptorLimit.Raise();
+        if (openFiles is { } files && files < (ulong)options.MaxRtcSessions + 256)
+        {
+            LogStartWarning(logger, $"open-file limit {files} is below PROXY_RTC_MAX_SESSIONS={options.MaxRtcSessions}: each WebRTC session holds a socket; raise the hard limit (ulimit -Hn, LimitNOFILE)");
+        }
+
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,
             string.Join(" ", ProxyOptionsParser.Describe(options).Select(p => $"{p.Name}={p.Value}")));
 
         if (options.Pprof is { } pprof)
         {
-            LogNotServed(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
+            LogStartWarning(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
         }
 
 
@@ -92,7 +98,7 @@ internal static partial class Program
     private static partial void LogStarting(ILogger logger, string version, int pid, string configuration);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{What}")]
-    private static partial void LogNotServed(ILogger logger, string what);
+    private static partial void LogStartWarning(ILogger logger, string what);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Critical, Message = "srs-proxy cannot start: {Reason}")]
     private static partial void LogStartFailed(ILogger logger, string reason);
