@@ -34,11 +34,6 @@ internal static partial class Program
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,
             string.Join(" ", ProxyOptionsParser.Describe(options).Select(p => $"{p.Name}={p.Value}")));
 
-        if (options.Pprof is { } pprof)
-        {
-            LogNotServed(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
-        }
-
         LogNotServed(logger, $"RTMP ({options.RtmpServer}), HTTP-FLV/HLS ({options.HttpServer}) and SRT ({options.SrtServer}) proxying are not in this build; those ports are not served");
 
         // The reference's hard stop: whatever still runs this long after the signal, the process exits.

@@ -8,4 +8,7 @@ internal enum ListenerRole
 
     /// <summary><c>PROXY_SYSTEM_API</c>: origin registration and the operator's API.</summary>
     SystemApi,
+
+    /// <summary><c>GO_PPROF</c>: the profiling endpoint; listened on only when set.</summary>
+    Pprof,
 }

@@ -1,4 +1,5 @@
 using SrsProxy.Configuration;
+using SrsProxy.Profiling;
 using SrsProxy.Registry;
 using SrsProxy.SystemApi;
 using SrsProxy.WebRtc.Relay;
@@ -37,10 +38,19 @@ internal static class ProxyApp
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             listeners.Listen(kestrel, ListenerRole.HttpApi, options.HttpApi.ToEndPoint());
             listeners.Listen(kestrel, ListenerRole.SystemApi, options.SystemApi.ToEndPoint());
+            if (options.Pprof is { } pprof)
+            {
+                listeners.Listen(kestrel, ListenerRole.Pprof, pprof.ToEndPoint());
+            }
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout);
 
         builder.Services.AddProxyServices(options, listeners);
+        if (options.Pprof is { } address)
+        {
+            builder.Services.AddProfiling(new ProfilingOptions { Address = address });
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -55,6 +65,15 @@ internal static class ProxyApp
             system.UseRouting();
             system.UseEndpoints(SystemApiEndpoints.Map);
         });
+        if (options.Pprof is not null)
+        {
+            app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.Pprof, pprof =>
+            {
+                pprof.UseRouting();
+                pprof.UseEndpoints(PprofEndpoints.Map);
+            });
+        }
+
         return app;
     }
 
