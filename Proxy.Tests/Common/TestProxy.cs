@@ -22,6 +22,7 @@ internal sealed class TestProxy : IAsyncDisposable
         var listeners = app.Services.GetRequiredService<Listeners>();
         HttpApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpApi).Port}/");
         SystemApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.SystemApi).Port}/");
+        Pprof = options.Pprof is null ? null : new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.Pprof).Port}/debug/pprof/");
         Relay = app.Services.GetRequiredService<RtcRelay>();
         Registry = app.Services.GetRequiredService<IProxyRegistry>();
     }
@@ -31,6 +32,11 @@ internal sealed class TestProxy : IAsyncDisposable
     public Uri HttpApi { get; }
 
     public Uri SystemApi { get; }
+
+    /// <summary>The profiling endpoint's <c>/debug/pprof/</c>, when the options set <c>Pprof</c>.</summary>
+    public Uri? Pprof { get; }
+
+    public IServiceProvider Services => _app.Services;
 
     public RtcRelay Relay { get; }
 

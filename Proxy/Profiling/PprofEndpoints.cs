@@ -28,11 +28,6 @@ internal static partial class PprofEndpoints
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(Prefix, context =>
-        {
-            context.Response.Redirect(Prefix + "/");
-            return Task.CompletedTask;
-        });
         endpoints.MapGet(Prefix + "/", IndexAsync);
         endpoints.MapGet(Prefix + "/profile", CpuAsync);
         endpoints.MapGet(Prefix + "/allocs", AllocationsAsync);
