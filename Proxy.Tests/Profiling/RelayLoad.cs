@@ -20,6 +20,7 @@ internal sealed class RelayLoad : IAsyncDisposable
     private readonly Socket _player = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
+    private readonly List<int> _osThreadIds = [];
     private long _sent;
     private long _echoed;
     private long _received;
@@ -74,9 +75,33 @@ internal sealed class RelayLoad : IAsyncDisposable
         return load;
     }
 
+    /// <summary>The OS thread ids of the load's own threads, to tell their CPU time from the relay's.</summary>
+    public IReadOnlyCollection<int> OsThreadIds
+    {
+        get
+        {
+            lock (_osThreadIds)
+            {
+                return [.. _osThreadIds];
+            }
+        }
+    }
+
     private void Run(string name, ThreadStart loop)
     {
-        var thread = new Thread(loop) { IsBackground = true, Name = name };
+        var thread = new Thread(() =>
+        {
+            if (File.Exists("/proc/thread-self/stat"))
+            {
+                var tid = int.Parse(File.ReadAllText("/proc/thread-self/stat").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                lock (_osThreadIds)
+                {
+                    _osThreadIds.Add(tid);
+                }
+            }
+
+            loop();
+        }) { IsBackground = true, Name = name };
         _threads.Add(thread);
         thread.Start();
     }

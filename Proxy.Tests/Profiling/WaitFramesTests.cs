@@ -19,4 +19,13 @@ public sealed class WaitFramesTests
         var trimmed = WaitFrames.TrimArtefacts([Frame("System.Threading.Thread.<PollGC>g__PollGCWorker|67_0"), Frame("Work"), Frame("Main")]);
         Assert.Equal(["Work", "Main"], trimmed.Select(f => f.Function));
     }
+
+    [Fact]
+    public void IsWaiting_UnresolvedStubCalledFromTheSocketEngineLoop_IsEpollWait()
+    {
+        StackFrameInfo Frame(string name) => new(1, name, name, "m", "", 0);
+        Assert.True(WaitFrames.IsWaiting([Frame(StackFrameInfo.Unresolved), Frame("System.Net.Sockets.SocketAsyncEngine.EventLoop")]));
+        Assert.False(WaitFrames.IsWaiting([Frame(StackFrameInfo.Unresolved), Frame("System.Net.Sockets.SocketPal.TryCompleteSendTo")]));
+        Assert.False(WaitFrames.IsWaiting([]));
+    }
 }

@@ -36,7 +36,7 @@ internal static class CpuProfile
             }
 
             var frames = WaitFrames.TrimArtefacts(stacks.Frames(stack));
-            if (frames.Count == 0 || WaitFrames.IsWait(frames[0].Function))
+            if (frames.Count == 0 || WaitFrames.IsWaiting(frames))
             {
                 continue;
             }
@@ -56,6 +56,7 @@ internal static class CpuProfile
 
         var weighted = cpuAfter.Count > 0;
         long attributed = 0, unattributed = 0, measured = 0;
+        var unsampled = new List<(int Tid, long Cpu)>();
         foreach (var (tid, cpu) in cpuAfter)
         {
             var delta = Math.Max(0, cpu - cpuBefore.GetValueOrDefault(tid));
@@ -63,6 +64,7 @@ internal static class CpuProfile
             if (!threads.TryGetValue(tid, out var thread) || thread.RunningCount == 0)
             {
                 unattributed += delta;
+                unsampled.Add((tid, delta));
             }
         }
 
@@ -99,6 +101,12 @@ internal static class CpuProfile
             : "cpu: EventPipe thread samples of running threads, 1 ms each (per-thread CPU times not available on this OS)");
         builder.AddComment($"cpu: {measured / 1_000_000} ms measured on all threads over {trace.Window.TotalSeconds:F1} s, {attributed / 1_000_000} ms attributed; "
             + $"{unattributed / 1_000_000} ms ran on threads never sampled running (native runtime threads, or only seen waiting)");
+        var busiest = unsampled.Where(t => t.Cpu >= 1_000_000).OrderByDescending(t => t.Cpu).Take(5).ToList();
+        if (busiest.Count > 0)
+        {
+            builder.AddComment("cpu: not attributed: " + string.Join(", ", busiest.Select(t => $"{ThreadCpuTimes.NameOf(t.Tid)} {t.Cpu / 1_000_000} ms")));
+        }
+
         return builder;
     }
 

@@ -7,6 +7,11 @@ namespace SrsProxy.Profiling;
 /// </summary>
 internal sealed record StackFrameInfo(ulong Address, string Function, string SystemName, string Module, string File, int Line)
 {
+    /// <summary>The name of code the runtime did not describe: a stub, or a method unloaded before the rundown.</summary>
+    public const string Unresolved = "[unresolved code]";
+
+    public bool IsUnresolved => Function == Unresolved;
+
     /// <summary>The readable name of a method from TraceEvent's full name: the signature removed.</summary>
     public static string ShortName(string fullMethodName)
     {

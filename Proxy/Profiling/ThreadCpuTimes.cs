@@ -35,6 +35,23 @@ internal static class ThreadCpuTimes
         return times;
     }
 
+    /// <summary>The thread's name as the kernel knows it (<c>comm</c>, 15 characters), or its id.</summary>
+    public static string NameOf(int tid)
+    {
+        try
+        {
+            return $"{File.ReadAllText(Path.Combine(TaskRoot, tid.ToString(CultureInfo.InvariantCulture), "comm")).Trim()} ({tid})";
+        }
+        catch (IOException)
+        {
+            return $"thread {tid}";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return $"thread {tid}";
+        }
+    }
+
     private static bool TryReadThread(string folder, out long nanoseconds)
     {
         nanoseconds = 0;

@@ -39,7 +39,7 @@ internal sealed class ThreadSnapshot
 
             var frames = WaitFrames.TrimArtefacts(stacks.Frames(e.CallStack()));
             var mode = e.PayloadByName("Type")?.ToString() ?? "";
-            latest[e.ThreadID] = new ThreadStack(e.ThreadID, frames, frames.Count > 0 && WaitFrames.IsWait(frames[0].Function), mode);
+            latest[e.ThreadID] = new ThreadStack(e.ThreadID, frames, WaitFrames.IsWaiting(frames), mode);
         }
 
         var threads = latest.Values.Where(t => t.Frames.Count > 0).OrderBy(t => t.ThreadId).ToArray();

@@ -70,8 +70,7 @@ internal sealed class TraceStacks : IDisposable
         StackFrameInfo frame;
         if (string.IsNullOrEmpty(full))
         {
-            // Code the runtime did not describe (a stub, or a method unloaded before the rundown).
-            frame = new StackFrameInfo(address.Address, $"{module}!?", $"{module}!0x{address.Address:x}", module, "", 0);
+            frame = new StackFrameInfo(address.Address, StackFrameInfo.Unresolved, $"{module}!0x{address.Address:x}", module, "", 0);
         }
         else
         {

@@ -32,7 +32,38 @@ internal static class WaitFrames
         "Interop+Sys.LowLevelMonitor_TimedWait",
     };
 
+    /// <summary>
+    /// Methods whose call into code the runtime could not name (a P/Invoke stub) is a wait: the socket
+    /// engine's thread calls epoll_wait through such a stub straight from its loop.
+    /// </summary>
+    private static readonly HashSet<string> WaitingCallers = new(StringComparer.Ordinal)
+    {
+        "System.Net.Sockets.SocketAsyncEngine.EventLoop",
+    };
+
     public static bool IsWait(string function) => Waits.Contains(function);
+
+    /// <summary>Whether a sampled stack (leaf first, sampler frames trimmed) is a thread waiting.</summary>
+    public static bool IsWaiting(IReadOnlyList<StackFrameInfo> stack)
+    {
+        if (stack.Count == 0)
+        {
+            return false;
+        }
+
+        if (IsWait(stack[0].Function))
+        {
+            return true;
+        }
+
+        var first = 0;
+        while (first < stack.Count && stack[first].IsUnresolved)
+        {
+            first++;
+        }
+
+        return first > 0 && first < stack.Count && WaitingCallers.Contains(stack[first].Function);
+    }
 
     /// <summary>
     /// Frames the sampler itself puts on top of a running thread: it stops threads at GC poll points, so the
