@@ -13,7 +13,7 @@ internal static class CpuProfile
     public const long SamplePeriodNanoseconds = 1_000_000;
 
     public static ProfileBuilder Build(TraceLog log, TraceStacks stacks, RecordedTrace trace,
-        IReadOnlyDictionary<int, long> cpuBefore, IReadOnlyDictionary<int, long> cpuAfter, string mainBinary)
+        IReadOnlyDictionary<int, long> cpuBefore, IReadOnlyDictionary<int, long> cpuAfter, IReadOnlyDictionary<int, string> threadNames, string mainBinary)
     {
         var threads = new Dictionary<int, ThreadSamples>();
         foreach (var e in log.Events)
@@ -104,7 +104,7 @@ internal static class CpuProfile
         var busiest = unsampled.Where(t => t.Cpu >= 1_000_000).OrderByDescending(t => t.Cpu).Take(5).ToList();
         if (busiest.Count > 0)
         {
-            builder.AddComment("cpu: not attributed: " + string.Join(", ", busiest.Select(t => $"{ThreadCpuTimes.NameOf(t.Tid)} {t.Cpu / 1_000_000} ms")));
+            builder.AddComment("cpu: not attributed: " + string.Join(", ", busiest.Select(t => $"{threadNames.GetValueOrDefault(t.Tid, "thread")} ({t.Tid}) {t.Cpu / 1_000_000} ms")));
         }
 
         return builder;

@@ -33,6 +33,7 @@ internal sealed class Profiler : IDisposable
         using var lease = Begin(ProfileKind.Cpu);
         var before = ThreadCpuTimes.Read();
         IReadOnlyDictionary<int, long> after = before;
+        IReadOnlyDictionary<int, string> names = new Dictionary<int, string>();
         var request = new EventPipeRequest("cpu", RuntimeProviders.Sampling(), Rundown: true, Stacks: true, 64, _options.MaxRecordingBytes);
         using var trace = await _recorder.RecordAsync(request, async token =>
         {
@@ -44,9 +45,10 @@ internal sealed class Profiler : IDisposable
             {
                 // Read when the window ends, not after the rundown and the decode.
                 after = ThreadCpuTimes.Read();
+                names = ThreadCpuTimes.ReadNames();
             }
         }, cancellationToken);
-        return await DecodeAsync(trace, (log, stacks) => CpuProfile.Build(log, stacks, trace, before, after, MainBinary).ToGzip(), cancellationToken);
+        return await DecodeAsync(trace, (log, stacks) => CpuProfile.Build(log, stacks, trace, before, after, names, MainBinary).ToGzip(), cancellationToken);
     }
 
     public async Task<byte[]> AllocationsAsync(TimeSpan window, CancellationToken cancellationToken)

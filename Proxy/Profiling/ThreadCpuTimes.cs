@@ -35,21 +35,38 @@ internal static class ThreadCpuTimes
         return times;
     }
 
-    /// <summary>The thread's name as the kernel knows it (<c>comm</c>, 15 characters), or its id.</summary>
-    public static string NameOf(int tid)
+    /// <summary>
+    /// Each thread's name as the kernel knows it (<c>comm</c>, 15 characters), read while the threads live:
+    /// EventPipe's own threads end with the session.
+    /// </summary>
+    public static Dictionary<int, string> ReadNames()
     {
-        try
+        var names = new Dictionary<int, string>();
+        if (!Available)
         {
-            return $"{File.ReadAllText(Path.Combine(TaskRoot, tid.ToString(CultureInfo.InvariantCulture), "comm")).Trim()} ({tid})";
+            return names;
         }
-        catch (IOException)
+
+        foreach (var folder in Directory.EnumerateDirectories(TaskRoot))
         {
-            return $"thread {tid}";
+            if (!int.TryParse(Path.GetFileName(folder), NumberStyles.None, CultureInfo.InvariantCulture, out var tid))
+            {
+                continue;
+            }
+
+            try
+            {
+                names[tid] = File.ReadAllText(Path.Combine(folder, "comm")).Trim();
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
-        catch (UnauthorizedAccessException)
-        {
-            return $"thread {tid}";
-        }
+
+        return names;
     }
 
     private static bool TryReadThread(string folder, out long nanoseconds)
