@@ -57,11 +57,6 @@ internal static partial class Program
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,
             string.Join(" ", ProxyOptionsParser.Describe(options).Select(p => $"{p.Name}={p.Value}")));
 
-        if (options.Pprof is { } pprof)
-        {
-            LogStartWarning(logger, $"GO_PPROF={pprof}: the profiling endpoint is not in this build; nothing listens there");
-        }
-
 
         // The reference's hard stop: whatever still runs this long after the signal, the process exits.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

@@ -30,11 +30,12 @@ internal static class Peers
         throw new InvalidOperationException("Proxy.Tests/Peers not found above " + AppContext.BaseDirectory);
     }
 
-    internal static Process StartNode(string script, IEnumerable<string> arguments)
+    internal static Process StartNode(string script, IEnumerable<string> arguments, bool redirectInput = false)
     {
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = Directory,
+            RedirectStandardInput = redirectInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

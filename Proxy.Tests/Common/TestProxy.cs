@@ -25,6 +25,7 @@ internal sealed class TestProxy : IAsyncDisposable
         HttpApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpApi).Port}/");
         SystemApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.SystemApi).Port}/");
         HttpServer = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpServer).Port}/");
+        Pprof = options.Pprof is null ? null : new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.Pprof).Port}/debug/pprof/");
         Relay = app.Services.GetRequiredService<RtcRelay>();
         Rtmp = app.Services.GetRequiredService<RtmpServer>();
         Srt = app.Services.GetRequiredService<SrtRelay>();
@@ -38,6 +39,10 @@ internal sealed class TestProxy : IAsyncDisposable
     public Uri SystemApi { get; }
 
     public Uri HttpServer { get; }
+    /// <summary>The profiling endpoint's <c>/debug/pprof/</c>, when the options set <c>Pprof</c>.</summary>
+    public Uri? Pprof { get; }
+
+    public IServiceProvider Services => _app.Services;
 
     public RtcRelay Relay { get; }
 

@@ -11,4 +11,7 @@ internal enum ListenerRole
 
     /// <summary><c>PROXY_HTTP_SERVER</c>: HTTP-FLV, HLS and static files.</summary>
     HttpServer,
+
+    /// <summary><c>GO_PPROF</c>: the profiling endpoint; listened on only when set.</summary>
+    Pprof,
 }

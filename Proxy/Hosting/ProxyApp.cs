@@ -1,5 +1,6 @@
 using SrsProxy.Configuration;
 using SrsProxy.HttpStream;
+using SrsProxy.Profiling;
 using SrsProxy.Registry;
 using SrsProxy.Registry.Redis;
 using SrsProxy.Rtmp;
@@ -45,10 +46,19 @@ internal static class ProxyApp
             listeners.Listen(kestrel, ListenerRole.HttpApi, options.HttpApi.ToEndPoint());
             listeners.Listen(kestrel, ListenerRole.SystemApi, options.SystemApi.ToEndPoint());
             listeners.Listen(kestrel, ListenerRole.HttpServer, options.HttpServer.ToEndPoint());
+            if (options.Pprof is { } pprof)
+            {
+                listeners.Listen(kestrel, ListenerRole.Pprof, pprof.ToEndPoint());
+            }
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout);
 
         builder.Services.AddProxyServices(options, listeners);
+        if (options.Pprof is { } address)
+        {
+            builder.Services.AddProfiling(new ProfilingOptions { Address = address });
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -66,6 +76,15 @@ internal static class ProxyApp
             system.UseEndpoints(SystemApiEndpoints.Map);
         });
         app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpServer, http => HttpServerEndpoints.Configure(http, options));
+        if (options.Pprof is not null)
+        {
+            app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.Pprof, pprof =>
+            {
+                pprof.UseRouting();
+                pprof.UseEndpoints(PprofEndpoints.Map);
+            });
+        }
+
         return app;
     }
 

@@ -1,0 +1,196 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SrsProxy.Configuration;
+using SrsProxy.Hosting;
+using SrsProxy.Profiling;
+using SrsProxy.Tests.Common;
+
+namespace SrsProxy.Tests.Profiling;
+
+/// <summary>
+/// The <c>GO_PPROF</c> listener of the real proxy, in process, on loopback. In the real-peers collection,
+/// because profiles take a core and these tests check the process-wide count of EventPipe sessions.
+/// </summary>
+[Collection(RealPeersCollection.Name)]
+public sealed class PprofEndpointsTests : IAsyncLifetime
+{
+    private TestProxy _proxy = null!;
+
+    private Uri Pprof => _proxy.Pprof!;
+
+    public async Task InitializeAsync() =>
+        _proxy = await TestProxy.StartAsync(o => o with { Pprof = new ListenAddress(IPAddress.Loopback, 0) });
+
+    public async Task DisposeAsync() => await _proxy.DisposeAsync();
+
+    [Fact]
+    public async Task Index_ListsEveryProfile()
+    {
+        var html = await _proxy.Http.GetStringAsync(Pprof);
+        foreach (var name in new[] { "allocs", "cmdline", "goroutine", "heap", "profile", "symbol", "trace" })
+        {
+            Assert.Contains($">{name}</a>", html);
+        }
+    }
+
+    [Theory]
+    [InlineData("profile?seconds=abc")]
+    [InlineData("profile?seconds=0")]
+    [InlineData("profile?seconds=-5")]
+    [InlineData("profile?seconds=301")]
+    [InlineData("profile?seconds=1.5")]
+    [InlineData("allocs?seconds=x")]
+    [InlineData("allocs?debug=1")]
+    [InlineData("heap?seconds=5")]
+    [InlineData("goroutine?debug=3")]
+    [InlineData("goroutine?seconds=1")]
+    [InlineData("trace?seconds=0")]
+    [InlineData("trace?seconds=61")]
+    [InlineData("trace?seconds=abc")]
+    public async Task BadParameter_Gets400_AndStartsNothing(string query)
+    {
+        var response = await _proxy.Http.GetAsync(new Uri(Pprof, query));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.ToString());
+        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+    }
+
+    [Fact]
+    public async Task UnknownProfile_Gets404_NamingWhatIsServed()
+    {
+        var response = await _proxy.Http.GetAsync(new Uri(Pprof, "block"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("goroutine", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task OtherListeners_DoNotServeProfiles()
+    {
+        var response = await _proxy.Http.GetAsync(new Uri(_proxy.SystemApi, "debug/pprof/"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task SecondCpuProfile_WhileOneRuns_Gets409()
+    {
+        var first = _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=3"));
+        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 1);
+
+        var second = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Contains("already", await second.Content.ReadAsStringAsync());
+        Assert.NotNull(second.Headers.RetryAfter);
+
+        Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
+        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+    }
+
+    [Fact]
+    public async Task ClientGoneMidProfile_StopsTheSession_AndFreesTheSlot()
+    {
+        using var client = new HttpClient();
+        using var abort = new CancellationTokenSource();
+        var request = client.GetAsync(new Uri(Pprof, "profile?seconds=120"), abort.Token);
+        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 1);
+
+        await abort.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 0, TimeSpan.FromSeconds(30));
+
+        // The CPU slot is free again: a new profile is taken, not refused.
+        var next = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Empty(Directory.EnumerateFiles(_proxy.Services.GetRequiredService<ProfilingOptions>().TempDirectory, $"*-{Environment.ProcessId}-*"));
+    }
+
+    [Fact]
+    public async Task Goroutine_TextForms_ListThreadsWithCounts()
+    {
+        var grouped = await _proxy.Http.GetStringAsync(new Uri(Pprof, "goroutine?debug=1"));
+        Assert.Matches(@"\Agoroutine profile: total [1-9]\d*\n", grouped);
+        Assert.Matches(@"\n\d+ @( 0x[0-9a-f]+)+\n#\t0x[0-9a-f]+\t\S+", grouped);
+        Assert.Contains("queued thread pool work items", grouped);
+
+        var full = await _proxy.Http.GetStringAsync(new Uri(Pprof, "goroutine?debug=2"));
+        Assert.Matches(@"\ngoroutine \d+ \[(running|waiting)", full);
+        Assert.Contains("System.Threading.", full);
+    }
+
+    [Fact]
+    public async Task Symbol_NamesAddressesFromARecentProfile()
+    {
+        Assert.Equal("num_symbols: 1\n", await _proxy.Http.GetStringAsync(new Uri(Pprof, "symbol")));
+
+        var grouped = await _proxy.Http.GetStringAsync(new Uri(Pprof, "goroutine?debug=1"));
+        var frame = grouped.Split('\n').First(l => l.StartsWith("#\t0x", StringComparison.Ordinal)).Split('\t');
+        var answer = await _proxy.Http.PostAsync(new Uri(Pprof, "symbol"), new StringContent($"{frame[1]}+0x1"));
+        Assert.Contains($"{frame[1]} {frame[2]}\n", await answer.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Cmdline_IsTheProcessArguments()
+    {
+        var text = await _proxy.Http.GetStringAsync(new Uri(Pprof, "cmdline"));
+        Assert.Equal(Environment.GetCommandLineArgs(), text.Split('\0'));
+    }
+
+    [Fact]
+    public async Task Trace_IsANettraceFile()
+    {
+        var response = await _proxy.Http.GetAsync(new Uri(Pprof, "trace?seconds=0.5"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal("Nettrace"u8.ToArray(), bytes[..8]);
+        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+    }
+
+    [Fact]
+    public async Task Unset_NothingListens_NoProfilerExists()
+    {
+        await using var plain = await TestProxy.StartAsync();
+        Assert.Null(plain.Options.Pprof);
+        Assert.Null(plain.Pprof);
+        Assert.Throws<KeyNotFoundException>(() => plain.Services.GetRequiredService<Listeners>().EndPointOf(ListenerRole.Pprof));
+        Assert.Null(plain.Services.GetService<Profiler>());
+        Assert.Null(plain.Services.GetService<EventPipeRecorder>());
+        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+    }
+
+    [Theory]
+    [InlineData(null, LogLevel.Warning)]
+    [InlineData("0.0.0.0", LogLevel.Warning)]
+    [InlineData("127.0.0.1", LogLevel.Information)]
+    [InlineData("::1", LogLevel.Information)]
+    public async Task ListenerNotice_WarnsUnlessLoopback(string? host, LogLevel expected)
+    {
+        var logger = new CapturingLogger<PprofListenerNotice>();
+        var address = new ListenAddress(host is null ? null : IPAddress.Parse(host), 6060);
+        await new PprofListenerNotice(new ProfilingOptions { Address = address }, logger).StartAsync(default);
+        var (level, message) = Assert.Single(logger.Entries);
+        Assert.Equal(expected, level);
+        Assert.Contains(address.ToString(), message);
+    }
+
+    internal static async Task WaitForAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed class CapturingLogger<T> : ILogger<T>
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add((logLevel, formatter(state, exception)));
+    }
+}
