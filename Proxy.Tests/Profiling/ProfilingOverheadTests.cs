@@ -11,9 +11,11 @@ namespace SrsProxy.Tests.Profiling;
 /// spends per datagram: this measures the process's CPU time per relayed datagram (the load comes from
 /// another process) at a steady load, with and without a CPU profile sampling, alternately. A measurement,
 /// not a check: it runs only with <c>PPROF_OVERHEAD=1</c> (<c>scripts/pprof-overhead</c>) and prints its
-/// numbers; a timed assertion in the suite would test the machine, not the proxy.
+/// numbers; a timed assertion in the suite would test the machine, not the proxy. scripts/test leaves the
+/// Measurement category out, so the suite neither runs nor lists it.
 /// </summary>
 [Collection(RealPeersCollection.Name)]
+[Trait("Category", "Measurement")]
 public sealed class ProfilingOverheadTests(ITestOutputHelper output)
 {
     private const int Rounds = 6;
