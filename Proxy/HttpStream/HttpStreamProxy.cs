@@ -33,19 +33,8 @@ internal sealed partial class HttpStreamProxy : IDisposable
         _registry = registry;
         _logger = logger;
         _headersTimeout = options.OriginTimeout;
-        _http = new HttpClient(new SocketsHttpHandler
-        {
-            ConnectTimeout = options.OriginTimeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-        })
-        {
-            // A live FLV response never ends; only the wait for headers is bounded (below).
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        // A live FLV response never ends; SendAsync bounds only the wait for headers.
+        _http = OriginHttpClient.Create(options.OriginTimeout);
     }
 
     public static bool IsStreamPath(string path) =>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using SrsProxy.Configuration;
+using SrsProxy.Hosting;
 
 namespace SrsProxy.WebRtc.Signalling;
 
@@ -22,18 +23,7 @@ internal sealed class OriginClient : IDisposable
     public OriginClient(ProxyOptions options)
     {
         _timeout = options.OriginTimeout;
-        _http = new HttpClient(new SocketsHttpHandler
-        {
-            ConnectTimeout = options.OriginTimeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-            MaxResponseContentBufferSize = MaxResponseBytes,
-        };
+        _http = OriginHttpClient.Create(options.OriginTimeout);
     }
 
     public async Task<OriginResponse> SendAsync(HttpMethod method, Uri url, string? body, string? contentType, IEnumerable<KeyValuePair<string, string>> headers, CancellationToken cancellationToken)
