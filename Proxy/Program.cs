@@ -6,6 +6,7 @@ namespace SrsProxy;
 internal static partial class Program
 {
     private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+    private const string EngineThreads = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
 
     public static async Task<int> Main()
     {
@@ -17,6 +18,14 @@ internal static partial class Program
         if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
         {
             Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
+        // With completions inline, the socket engine threads do the relaying: one per core (the runtime's
+        // default is one on small machines) lets a burst to many players use every core. Measured with
+        // scripts/bench at 300 players on 2 cores: p99 2-8 ms instead of 9-19 ms, same CPU per datagram.
+        if (Environment.GetEnvironmentVariable(EngineThreads) is null)
+        {
+            Environment.SetEnvironmentVariable(EngineThreads, Math.Clamp(Environment.ProcessorCount, 1, 8).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         ProxyOptions options;
