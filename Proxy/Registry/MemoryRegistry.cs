@@ -111,15 +111,7 @@ internal sealed class MemoryRegistry : IProxyRegistry
     {
         lock (_lock)
         {
-            var perStream = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var session in _sessions.Values)
-            {
-                perStream[session.StreamKey] = perStream.GetValueOrDefault(session.StreamKey) + 1;
-            }
-
-            return ValueTask.FromResult<IReadOnlyList<StreamState>>(_streams
-                .Select(s => new StreamState(s.Key, s.Value.OriginId, s.Value.Since, perStream.GetValueOrDefault(s.Key)))
-                .ToList());
+            return ValueTask.FromResult<IReadOnlyList<StreamState>>(StreamStates());
         }
     }
 
@@ -269,13 +261,22 @@ internal sealed class MemoryRegistry : IProxyRegistry
         lock (_lock)
         {
             var origins = _origins.Values.Select(e => StateOf(e, now)).ToList();
-            var sessions = _sessions.Values.ToList();
-            var perStream = sessions.GroupBy(s => s.StreamKey).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            var streams = _streams
-                .Select(s => new StreamState(s.Key, s.Value.OriginId, s.Value.Since, perStream.GetValueOrDefault(s.Key)))
-                .ToList();
-            return ValueTask.FromResult(new RegistrySnapshot(origins, streams, sessions));
+            return ValueTask.FromResult(new RegistrySnapshot(origins, StreamStates(), _sessions.Values.ToList()));
         }
+    }
+
+    /// <summary>Each stream's affinity with its session count; called under the lock.</summary>
+    private List<StreamState> StreamStates()
+    {
+        var perStream = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var session in _sessions.Values)
+        {
+            perStream[session.StreamKey] = perStream.GetValueOrDefault(session.StreamKey) + 1;
+        }
+
+        return _streams
+            .Select(s => new StreamState(s.Key, s.Value.OriginId, s.Value.Since, perStream.GetValueOrDefault(s.Key)))
+            .ToList();
     }
 
     private int SessionsOf(string originId) => _sessionsByOrigin.GetValueOrDefault(originId);

@@ -9,11 +9,6 @@ internal readonly record struct RtmpMessage(byte TypeId, uint Timestamp, uint St
     public const byte SetChunkSize = 1, Abort = 2, Acknowledgement = 3, UserControl = 4, WindowAckSize = 5, SetPeerBandwidth = 6,
         Audio = 8, Video = 9, DataAmf3 = 15, CommandAmf3 = 17, DataAmf0 = 18, CommandAmf0 = 20, Aggregate = 22;
 
-    /// <summary>Protocol control messages are between two hops and never relayed.</summary>
-    public bool IsProtocolControl => TypeId is SetChunkSize or Abort or Acknowledgement or WindowAckSize or SetPeerBandwidth;
-
-    public bool IsCommand => TypeId is CommandAmf0 or CommandAmf3;
-
     /// <summary>The conventional chunk stream for a message type: control 2, commands 3, audio 4, video 6, data 5.</summary>
     public static int ChunkStreamFor(byte typeId) => typeId switch
     {

@@ -44,9 +44,6 @@ internal readonly ref struct SrtHandshake
     /// <summary>The stream id extension's text, or null when the packet has none.</summary>
     public string? StreamId { get; }
 
-    /// <summary>True for any SRT control packet (the F bit, RFC section 3).</summary>
-    public static bool IsControl(ReadOnlySpan<byte> packet) => packet.Length >= HeaderLength && (packet[0] & 0x80) != 0;
-
     /// <summary>The destination socket id every SRT packet carries in bytes 12..15.</summary>
     public static uint DestinationSocketId(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadUInt32BigEndian(packet[12..]);
 

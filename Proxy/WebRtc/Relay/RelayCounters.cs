@@ -40,6 +40,4 @@ internal sealed class RelayCounters
     public void Drop(DropReason reason) => Interlocked.Increment(ref _drops[(int)reason]);
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
-
-    public long TotalDrops => _drops.Sum();
 }
