@@ -9,17 +9,31 @@ using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.Tests.WebRtc;
 
+/// <summary>The relay with the engine this platform uses (on Linux, the batching pumps).</summary>
+public sealed class RtcRelayTests : RtcRelayTestsBase
+{
+    protected override bool Batched => OperatingSystem.IsLinux();
+}
+
+/// <summary>The same tests with the portable engine: one async receive loop per session socket.</summary>
+public sealed class PortableRtcRelayTests : RtcRelayTestsBase
+{
+    protected override bool Batched => false;
+}
+
 /// <summary>
 /// The relay on real loopback sockets. The "origin" here is a bare UDP socket, because these tests inject
 /// what no real peer sends on purpose: forged STUN, unknown senders, datagrams at chosen moments.
 /// </summary>
-public sealed class RtcRelayTests : IAsyncLifetime
+public abstract class RtcRelayTestsBase : IAsyncLifetime
 {
     private const string Password = "origin-ice-password";
     private readonly ManualTimeProvider _time = new();
     private readonly Socket _origin = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
     private MemoryRegistry _registry = null!;
     private RtcRelay _relay = null!;
+
+    protected abstract bool Batched { get; }
 
     public async Task InitializeAsync()
     {
@@ -32,7 +46,7 @@ public sealed class RtcRelayTests : IAsyncLifetime
         };
         _registry = new MemoryRegistry(options, _time);
         await _registry.RegisterOriginAsync(MemoryRegistryTests.Origin("o") with { Id = "o" }, default);
-        _relay = new RtcRelay(options, _registry, _time, NullLogger<RtcRelay>.Instance);
+        _relay = new RtcRelay(options, _registry, _time, NullLogger<RtcRelay>.Instance) { Batched = Batched };
         await _relay.StartAsync(default);
     }
 
@@ -114,7 +128,94 @@ public sealed class RtcRelayTests : IAsyncLifetime
 
         _origin.SendTo(Rtp(9), seen);
         Assert.Equal(Rtp(9), await ReceiveAsync(player));
-        Assert.Equal(2, session.PacketsToOrigin);
+        await Wait.UntilAsync(() => Volatile.Read(ref session.PacketsToOrigin) == 2, "two datagrams counted to the origin");
+    }
+
+    /// <summary>Binds a player to the session; returns the address the origin sees for it.</summary>
+    private EndPoint Bind(Socket player, string username)
+    {
+        player.SendTo(StunMessageTests.Build(username, Password), _relay.LocalEndPoint);
+        var buffer = new byte[2048];
+        EndPoint seen = new IPEndPoint(IPAddress.Any, 0);
+        _origin.ReceiveTimeout = 2000;
+        _origin.ReceiveFrom(buffer, ref seen);
+        return seen;
+    }
+
+    [Fact]
+    public async Task OriginBurst_ToManySessions_EachPlayerGetsItsOwnInOrder()
+    {
+        // An origin sends a stream's packet to every player at once, and more than one batch of them.
+        const int players = 40, perPlayer = 25;
+        var sockets = new List<Socket>();
+        var seen = new List<EndPoint>();
+        var sessions = new List<RtcSession>();
+        try
+        {
+            for (var p = 0; p < players; p++)
+            {
+                sessions.Add(Open($"u{p}:off", $"{p:x32}"));
+                var socket = Player();
+                socket.ReceiveBufferSize = 1 << 20;
+                sockets.Add(socket);
+                seen.Add(Bind(socket, $"u{p}:off"));
+            }
+
+            for (var n = 0; n < perPlayer; n++)
+            {
+                for (var p = 0; p < players; p++)
+                {
+                    _origin.SendTo([0x80, 0x60, (byte)p, (byte)n, 1, 2, 3, 4], seen[p]);
+                }
+            }
+
+            for (var p = 0; p < players; p++)
+            {
+                for (var n = 0; n < perPlayer; n++)
+                {
+                    var datagram = await ReceiveAsync(sockets[p]);
+                    Assert.Equal(new byte[] { 0x80, 0x60, (byte)p, (byte)n, 1, 2, 3, 4 }, datagram);
+                }
+            }
+
+            await Wait.UntilAsync(
+                () => sessions.All(s => Volatile.Read(ref s.PacketsToPlayer) == perPlayer && Volatile.Read(ref s.BytesToPlayer) == perPlayer * 8),
+                "every datagram counted to its session");
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task OriginDatagramTooLarge_IsDroppedAndCounted_NextOneRelayed()
+    {
+        Open("ans:off");
+        using var player = Player();
+        var seen = Bind(player, "ans:off");
+
+        _origin.SendTo(new byte[RtcRelay.MaxDatagramSize + 100], seen);
+        _origin.SendTo(Rtp(3), seen);
+
+        Assert.Equal(Rtp(3), await ReceiveAsync(player));
+        Assert.Equal(1, _relay.Counters.Drops(DropReason.Malformed));
+    }
+
+    [Fact]
+    public async Task PlayerDatagramTooLarge_IsDroppedAndCounted_NotRelayedCut()
+    {
+        Open("ans:off");
+        using var player = Player();
+        Bind(player, "ans:off");
+
+        var large = new byte[RtcRelay.MaxDatagramSize + 100];
+        large[0] = 0x80;
+        player.SendTo(large, _relay.LocalEndPoint);
+        player.SendTo(Rtp(6), _relay.LocalEndPoint);
+
+        Assert.Equal(Rtp(6), await ReceiveAsync(_origin));
+        Assert.Equal(1, _relay.Counters.Drops(DropReason.Malformed));
     }
 
     [Fact]

@@ -5,8 +5,8 @@ namespace SrsProxy.WebRtc.Relay;
 
 internal sealed partial class RtcRelay
 {
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "WebRTC relay listening on udp {EndPoint} (receive buffer {ReceiveBuffer} B, send buffer {SendBuffer} B)")]
-    private partial void LogListening(IPEndPoint endPoint, int receiveBuffer, int sendBuffer);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "WebRTC relay listening on udp {EndPoint} (receive buffer {ReceiveBuffer} B, send buffer {SendBuffer} B; origin side: {Engine})")]
+    private partial void LogListening(IPEndPoint endPoint, int receiveBuffer, int sendBuffer, string engine);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "RTC session {SessionId} opened: {Kind} {Stream}, username {Username}, origin udp {Origin}")]
     private partial void LogSessionOpened(string sessionId, string kind, string stream, string username, IPEndPoint origin);

@@ -50,6 +50,8 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, long> _misses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _lookups = new(StringComparer.Ordinal);
     private long _lastRefresh;
+    private OriginPump[] _pumps = [];
+    private int _nextPump;
 
     public RtcRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<RtcRelay> logger, IHostApplicationLifetime? lifetime = null)
     {
@@ -63,6 +65,15 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     }
 
     public RelayCounters Counters { get; } = new();
+
+    /// <summary>
+    /// The engine for the origin-to-player half: on Linux, <see cref="OriginPump"/> threads that batch with
+    /// <c>recvmmsg</c>/<c>sendmmsg</c>; elsewhere (or when a test asks), one async receive loop per session.
+    /// </summary>
+    internal bool Batched { get; init; } = OperatingSystem.IsLinux();
+
+    /// <summary>Pump threads of the batched engine: one per core, at most 8.</summary>
+    internal int PumpCount { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     /// <summary>The bound public address; its port is what answers advertise.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket ?? throw new InvalidOperationException("relay not started")).LocalEndPoint!;
@@ -93,7 +104,16 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         }
 
         _socket = socket;
-        LogListening(LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize);
+        if (Batched)
+        {
+            _pumps = new OriginPump[PumpCount];
+            for (var i = 0; i < _pumps.Length; i++)
+            {
+                _pumps[i] = new OriginPump(i, socket, Counters, _time, OnPumpFailed);
+            }
+        }
+
+        LogListening(LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize, Batched ? $"{_pumps.Length} batching threads" : "a receive loop per session");
         _receiveLoop = Task.Run(() => ReceiveLoopAsync(socket, _stopping.Token));
         _sweepLoop = Task.Run(() => SweepLoopAsync(_stopping.Token));
         return Task.CompletedTask;
@@ -102,6 +122,11 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
+        foreach (var pump in _pumps)
+        {
+            pump.Dispose();
+        }
+
         _socket?.Dispose();
         foreach (var session in _byId.Values)
         {
@@ -177,7 +202,12 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
         }
 
-        session.OriginSocket?.Dispose();
+        if (session.OriginSocket is { } originSocket)
+        {
+            session.Pump?.Remove(session, originSocket);
+            originSocket.Dispose();
+        }
+
         Interlocked.Add(ref Counters.ClosedPacketsToOrigin, Volatile.Read(ref session.PacketsToOrigin));
         Interlocked.Add(ref Counters.ClosedBytesToOrigin, Volatile.Read(ref session.BytesToOrigin));
         Interlocked.Add(ref Counters.ClosedPacketsToPlayer, Volatile.Read(ref session.PacketsToPlayer));
@@ -213,7 +243,9 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
     private async Task ReceiveLoopAsync(Socket socket, CancellationToken cancellationToken)
     {
         // One pinned buffer and one address object for the life of the loop: nothing per datagram.
-        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramSize, pinned: true);
+        // One byte more than the largest datagram taken: a longer one fills it, and is dropped whole rather than
+        // relayed cut short (the kernel truncates without an error).
+        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramSize + 1, pinned: true);
         var from = new SocketAddress(socket.AddressFamily);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -246,6 +278,12 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 Environment.ExitCode = 1;
                 _lifetime?.StopApplication();
                 return;
+            }
+
+            if (length > MaxDatagramSize)
+            {
+                Counters.Drop(DropReason.Malformed);
+                continue;
             }
 
             HandleFromPlayer(buffer.AsSpan(0, length), from);
@@ -464,7 +502,16 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 return -1;
             }
 
-            _ = OriginLoopAsync(session, originSocket);
+            if (_pumps.Length > 0)
+            {
+                var pump = _pumps[(int)((uint)Interlocked.Increment(ref _nextPump) % (uint)_pumps.Length)];
+                session.Pump = pump;
+                pump.Add(session, originSocket);
+            }
+            else
+            {
+                _ = OriginLoopAsync(session, originSocket);
+            }
         }
 
         var slot = session.AddAddress(from, key, out var evicted);
@@ -514,10 +561,20 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         session.BytesToOrigin += datagram.Length;
     }
 
-    /// <summary>The session's own receive loop: what the origin sends goes to the player's current address.</summary>
+    private void OnPumpFailed(Exception e)
+    {
+        LogReceiveLoopFailed(e);
+        Environment.ExitCode = 1;
+        _lifetime?.StopApplication();
+    }
+
+    /// <summary>
+    /// The portable engine: the session's own receive loop. What the origin sends goes to the player's
+    /// current address.
+    /// </summary>
     private async Task OriginLoopAsync(RtcSession session, Socket originSocket)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramSize);
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramSize + 1);
         try
         {
             var publicSocket = _socket!;
@@ -526,12 +583,12 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                 int length;
                 try
                 {
-                    length = await originSocket.ReceiveAsync(buffer.AsMemory(0, MaxDatagramSize), SocketFlags.None);
+                    length = await originSocket.ReceiveAsync(buffer.AsMemory(0, MaxDatagramSize + 1), SocketFlags.None);
                 }
                 catch (SocketException e) when (!session.IsClosed && IsPerDatagramError(e.SocketErrorCode))
                 {
-                    // The origin's port answered an earlier datagram with ICMP unreachable.
-                    Counters.Drop(DropReason.SendFailed);
+                    // The origin's port answered an earlier datagram with ICMP unreachable, or sent one too large.
+                    Counters.Drop(e.SocketErrorCode == SocketError.MessageSize ? DropReason.Malformed : DropReason.SendFailed);
                     continue;
                 }
                 catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
@@ -539,10 +596,14 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
                     break;
                 }
 
+                if (length > MaxDatagramSize)
+                {
+                    Counters.Drop(DropReason.Malformed);
+                    continue;
+                }
+
                 var datagram = buffer.AsSpan(0, length);
-                var player = StunMessage.IsResponse(datagram)
-                    ? session.AddressForResponse(datagram.Slice(8, StunMessage.TransactionIdLength))
-                    : session.MediaAddress;
+                var player = session.DestinationOf(datagram);
                 if (player is null)
                 {
                     continue;

@@ -56,6 +56,11 @@ internal sealed class RtcSession
     /// <summary>Connected to the origin once the first STUN request from the player arrived; null before.</summary>
     public Socket? OriginSocket { get; set; }
 
+    /// <summary>The pump that reads <see cref="OriginSocket"/> (Linux engine), and the session's tag in its epoll set (0: none).</summary>
+    public OriginPump? Pump { get; set; }
+
+    public ulong PumpTag;
+
     /// <summary>Where the origin's media goes; null until the player's first STUN request.</summary>
     public SocketAddress? MediaAddress => _mediaAddress;
 
@@ -168,6 +173,13 @@ internal sealed class RtcSession
 
         return _mediaAddress;
     }
+
+    /// <summary>
+    /// Where a datagram from the origin goes: a STUN response to the address that sent the request, anything
+    /// else to the media address. Null before any player address joined.
+    /// </summary>
+    public SocketAddress? DestinationOf(ReadOnlySpan<byte> datagram) =>
+        StunMessage.IsResponse(datagram) ? AddressForResponse(datagram.Slice(8, StunMessage.TransactionIdLength)) : _mediaAddress;
 
     /// <summary>After an ICE restart the username and password change; the relay re-indexes the username.</summary>
     public void Update(RtcSessionRecord record)

@@ -1,0 +1,354 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using static SrsProxy.WebRtc.Relay.LinuxUdp;
+
+namespace SrsProxy.WebRtc.Relay;
+
+/// <summary>
+/// The origin-to-player half of the relay on Linux: one thread with its own epoll set of session sockets.
+/// Each wake-up reads every readable session socket with <c>recvmmsg</c> into one batch, then sends the
+/// batch to the players through the public socket with <c>sendmmsg</c>. An origin sends a stream's packet
+/// to all its players at once, so a burst to N players costs a few system calls instead of 2N, and the
+/// last player of the burst waits less.
+/// A session socket needs no receive buffer, task or state machine of its own while idle: the pump's
+/// buffers serve them all. Nothing is allocated per datagram.
+/// </summary>
+internal sealed unsafe class OriginPump : IDisposable
+{
+    /// <summary>Datagrams sent per <c>sendmmsg</c>.</summary>
+    internal const int BatchSize = 64;
+
+    /// <summary>Datagrams read from one socket per wake-up; epoll reports a socket with more again.</summary>
+    private const int PerSocket = 16;
+
+    private const int MaxEvents = 256;
+
+    /// <summary>The epoll tag of the pump's own eventfd, which wakes it to stop. Sessions get tags from 1.</summary>
+    private const ulong WakeTag = 0;
+
+    private static long s_nextTag;
+
+    private readonly int _epoll;
+    private readonly int _wake;
+    private readonly Socket _public;
+    private readonly RelayCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly Action<Exception> _failed;
+    private readonly ConcurrentDictionary<ulong, RtcSession> _sessions = new();
+    private readonly RtcSession?[] _senders = new RtcSession?[BatchSize];
+    private readonly MMsgHdr* _messages;
+    private readonly IoVec* _iov;
+    private readonly byte* _names;
+    private readonly byte* _buffers;
+    private readonly byte* _events;
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private int _disposed;
+
+    public OriginPump(int index, Socket publicSocket, RelayCounters counters, TimeProvider time, Action<Exception> failed)
+    {
+        _public = publicSocket;
+        _counters = counters;
+        _time = time;
+        _failed = failed;
+        _epoll = EpollCreate(EpollCloexec);
+        _wake = _epoll < 0 ? -1 : EventFd(0, EfdCloexec | EfdNonblock);
+        if (_wake < 0 || EpollAdd(_epoll, _wake, WakeTag) != 0)
+        {
+            var error = Marshal.GetLastPInvokeError();
+            CloseDescriptors();
+            throw new SocketException(error);
+        }
+
+        _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(MMsgHdr)));
+        _iov = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
+        _names = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SocketAddressCapacity));
+        _buffers = (byte*)NativeMemory.Alloc((nuint)(BatchSize * RtcRelay.MaxDatagramSize));
+        _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EpollEventSize));
+        for (var k = 0; k < BatchSize; k++)
+        {
+            _iov[k].Base = _buffers + (k * RtcRelay.MaxDatagramSize);
+            _messages[k].Header.Iov = &_iov[k];
+            _messages[k].Header.IovLength = 1;
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = $"rtc-pump-{index}" };
+        _thread.Start();
+    }
+
+    /// <summary>Sessions this pump reads for.</summary>
+    public int Count => _sessions.Count;
+
+    /// <summary>Starts reading the session's origin socket. False if the socket is already closed.</summary>
+    public bool Add(RtcSession session, Socket socket)
+    {
+        var tag = (ulong)Interlocked.Increment(ref s_nextTag);
+        _sessions[tag] = session;
+        session.PumpTag = tag;
+        var added = WithDescriptor(socket, fd => EpollAdd(_epoll, fd, tag) == 0);
+        if (!added)
+        {
+            _sessions.TryRemove(tag, out _);
+            session.PumpTag = 0;
+            return false;
+        }
+
+        if (session.IsClosed)
+        {
+            // Closed while being added: the closer may have looked before the tag was set.
+            Remove(session, socket);
+        }
+
+        return true;
+    }
+
+    /// <summary>Stops reading the session's socket; call before disposing it. Safe to call twice.</summary>
+    public void Remove(RtcSession session, Socket socket)
+    {
+        var tag = Interlocked.Exchange(ref session.PumpTag, 0);
+        if (tag == 0)
+        {
+            return;
+        }
+
+        _sessions.TryRemove(tag, out _);
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            // A socket already closed has left the epoll set by itself.
+            WithDescriptor(socket, fd => EpollRemove(_epoll, fd) == 0);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the socket's descriptor held open, so that a concurrent close cannot
+    /// hand the number to another socket in between. False if the socket is already closed.
+    /// </summary>
+    private static bool WithDescriptor(Socket socket, Func<int, bool> action)
+    {
+        var handle = socket.SafeHandle;
+        var held = false;
+        try
+        {
+            handle.DangerousAddRef(ref held);
+            return action((int)handle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (held)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            // The public socket outlives the pump: the relay stops its pumps before closing it.
+            var publicFd = (int)_public.SafeHandle.DangerousGetHandle();
+            while (!_stopping)
+            {
+                var ready = EpollWait(_epoll, _events, MaxEvents, -1);
+                if (ready < 0)
+                {
+                    var error = Marshal.GetLastPInvokeError();
+                    if (error == Eintr)
+                    {
+                        continue;
+                    }
+
+                    throw new SocketException(error);
+                }
+
+                var count = 0;
+                var now = _time.GetTimestamp();
+                for (var i = 0; i < ready; i++)
+                {
+                    var tag = ReadEpollData(_events, i);
+                    if (tag == WakeTag)
+                    {
+                        ulong value;
+                        Read(_wake, &value, sizeof(ulong));
+                    }
+                    else if (_sessions.TryGetValue(tag, out var session))
+                    {
+                        if (count > BatchSize - PerSocket)
+                        {
+                            Flush(publicFd, count);
+                            count = 0;
+                        }
+
+                        count = Receive(session, count, now);
+                    }
+                }
+
+                Flush(publicFd, count);
+            }
+        }
+        catch (Exception e)
+        {
+            _failed(e);
+        }
+    }
+
+    /// <summary>Reads what the session's socket holds into the batch from slot <paramref name="count"/> on.</summary>
+    private int Receive(RtcSession session, int count, long now)
+    {
+        var socket = session.OriginSocket;
+        if (socket is null)
+        {
+            return count;
+        }
+
+        var handle = socket.SafeHandle;
+        var held = false;
+        try
+        {
+            handle.DangerousAddRef(ref held);
+        }
+        catch (ObjectDisposedException)
+        {
+            return count;
+        }
+
+        try
+        {
+            for (var k = count; k < count + PerSocket; k++)
+            {
+                _messages[k].Header.Name = null;
+                _messages[k].Header.NameLength = 0;
+                _messages[k].Header.Flags = 0;
+                _iov[k].Length = RtcRelay.MaxDatagramSize;
+            }
+
+            var received = RecvMmsg((int)handle.DangerousGetHandle(), _messages + count, PerSocket, MsgDontWait, null);
+            if (received <= 0)
+            {
+                if (received < 0 && Marshal.GetLastPInvokeError() is not (Eagain or Eintr))
+                {
+                    // The origin's port answered an earlier datagram with ICMP unreachable.
+                    _counters.Drop(DropReason.SendFailed);
+                }
+
+                return count;
+            }
+
+            session.Touch(now);
+            var kept = count;
+            for (var k = count; k < count + received; k++)
+            {
+                if ((_messages[k].Header.Flags & MsgTrunc) != 0)
+                {
+                    _counters.Drop(DropReason.Malformed);
+                    continue;
+                }
+
+                var length = (int)_messages[k].Length;
+                var player = session.DestinationOf(new ReadOnlySpan<byte>(_iov[k].Base, length));
+                if (player is null)
+                {
+                    continue;
+                }
+
+                if (kept != k)
+                {
+                    // Keep the batch contiguous: the kept datagram's buffer moves to the kept slot.
+                    var keptBuffer = _iov[kept].Base;
+                    _iov[kept].Base = _iov[k].Base;
+                    _iov[k].Base = keptBuffer;
+                }
+
+                var name = _names + (kept * SocketAddressCapacity);
+                var size = player.Size;
+                player.Buffer.Span[..size].CopyTo(new Span<byte>(name, size));
+                _messages[kept].Header.Name = name;
+                _messages[kept].Header.NameLength = (uint)size;
+                _iov[kept].Length = (nuint)length;
+                _senders[kept] = session;
+                kept++;
+            }
+
+            return kept;
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Sends slots 0 to <paramref name="count"/> to their players; a datagram the kernel refuses is counted.</summary>
+    private void Flush(int publicFd, int count)
+    {
+        var start = 0;
+        while (start < count)
+        {
+            var sent = SendMmsg(publicFd, _messages + start, (uint)(count - start), 0);
+            if (sent > 0)
+            {
+                for (var k = start; k < start + sent; k++)
+                {
+                    var session = _senders[k]!;
+                    session.PacketsToPlayer++;
+                    session.BytesToPlayer += (long)_iov[k].Length;
+                }
+
+                start += sent;
+            }
+            else if (sent < 0 && Marshal.GetLastPInvokeError() == Eintr)
+            {
+                continue;
+            }
+            else
+            {
+                _counters.Drop(DropReason.SendFailed);
+                start++;
+            }
+        }
+
+        Array.Clear(_senders, 0, count);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping = true;
+        ulong one = 1;
+        Write(_wake, &one, sizeof(ulong));
+        if (!_thread.Join(TimeSpan.FromSeconds(5)))
+        {
+            // The thread still uses the buffers; leak them rather than free memory in use.
+            return;
+        }
+
+        CloseDescriptors();
+        NativeMemory.Free(_messages);
+        NativeMemory.Free(_iov);
+        NativeMemory.Free(_names);
+        NativeMemory.Free(_buffers);
+        NativeMemory.Free(_events);
+        _sessions.Clear();
+    }
+
+    private void CloseDescriptors()
+    {
+        if (_wake >= 0)
+        {
+            Close(_wake);
+        }
+
+        if (_epoll >= 0)
+        {
+            Close(_epoll);
+        }
+    }
+}
