@@ -73,6 +73,6 @@ public class SystemApiTests
         Assert.Contains("# TYPE srs_proxy_rtc_datagrams_total counter", text);
         Assert.Contains("srs_proxy_rtc_dropped_total{reason=\"unknown_address\"} 0", text);
         Assert.Contains("srs_proxy_origins{state=\"alive\"} 0", text);
-        Assert.Contains("dotnet_gc_collections_total{generation=\"0\"}", text);
+        Assert.Contains("dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}", text);
     }
 }

@@ -1,5 +1,6 @@
 using SrsProxy.Configuration;
 using SrsProxy.HttpStream;
+using SrsProxy.Metrics;
 using SrsProxy.Profiling;
 using SrsProxy.Registry;
 using SrsProxy.Registry.Redis;
@@ -62,9 +63,13 @@ internal static class ProxyApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+
+        // The instruments exist from the start, for dotnet-counters as much as for /metrics.
+        app.Services.GetRequiredService<PrometheusExporter>();
         app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpApi, api =>
         {
             api.Use(CorsMiddleware.InvokeAsync);
+            api.Use(SignallingMetricsMiddleware.InvokeAsync);
             api.Use(ErrorMiddleware.InvokeAsync);
             api.UseRouting();
             api.UseEndpoints(WebRtcEndpoints.Map);
@@ -103,6 +108,9 @@ internal static class ProxyApp
             _ => new MemoryRegistry(options, sp.GetRequiredService<TimeProvider>()),
         });
         services.AddSingleton<RtcRelay>();
+        services.AddMetrics();
+        services.AddSingleton<ProxyMetrics>();
+        services.AddSingleton<PrometheusExporter>();
         services.AddHostedService(sp => sp.GetRequiredService<RtcRelay>());
         services.AddSingleton(RtmpLimits.From(options));
         services.AddSingleton<RtmpServer>();

@@ -116,7 +116,7 @@ internal sealed class BenchRunner
         // What one scrape of /metrics allocates in the proxy, measured by two scrapes back to back.
         var calibration = await MetricsScrape.FetchAsync(http, isProxy ? _options.ProxySystem : null, cancellationToken);
         var metricsStart = await MetricsScrape.FetchAsync(http, isProxy ? _options.ProxySystem : null, cancellationToken);
-        var scrapeBytes = MetricsScrape.Delta(calibration, metricsStart, "dotnet_gc_allocated_bytes_total");
+        var scrapeBytes = MetricsScrape.Delta(calibration, metricsStart, "dotnet_gc_heap_total_allocated_bytes_total");
 
         var proxyStart = proxyPid is { } pid0 ? ProcessStats.Sample(pid0) : null;
         var selfStart = ProcessStats.Sample(Environment.ProcessId)!.Value;
@@ -179,7 +179,7 @@ internal sealed class BenchRunner
         if (proxyStart is { } ps && proxyEnd is { } pe)
         {
             double? PerMillion(double? value) => value is { } v && datagrams > 0 ? v * 1e6 / datagrams : null;
-            var allocated = MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_allocated_bytes_total") - (scrapeBytes ?? 0);
+            var allocated = MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_heap_total_allocated_bytes_total") - (scrapeBytes ?? 0);
             proxyFigures = new ProxyFigures
             {
                 Pid = proxyPid!.Value,
@@ -188,9 +188,9 @@ internal sealed class BenchRunner
                 RssMb = pe.RssBytes / 1e6,
                 RssPerSessionKb = connected.Length == 0 ? 0 : (pe.RssBytes - rssIdle) / 1e3 / connected.Length,
                 Threads = pe.Threads,
-                Gen0PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{generation=\"0\"}")),
-                Gen1PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{generation=\"1\"}")),
-                Gen2PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{generation=\"2\"}")),
+                Gen0PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}")),
+                Gen1PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{gc_heap_generation=\"gen1\"}")),
+                Gen2PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}")),
                 AllocatedBytesPerMillionDatagrams = PerMillion(allocated is { } a ? Math.Max(0, a) : null),
                 ScrapeAllocatedBytes = scrapeBytes,
                 RelayedToPlayer = MetricsScrape.Delta(metricsStart, metricsEnd, "srs_proxy_rtc_datagrams_total{direction=\"to_player\"}"),

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Diagnostics.Tracing;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Microsoft.Diagnostics.NETCore.Client;
+using Microsoft.Diagnostics.Tracing;
+using SrsProxy.Tests.Common;
+
+namespace SrsProxy.Tests.Metrics;
+
+/// <summary>/metrics and the instruments behind it, which dotnet-counters reads too.</summary>
+public sealed partial class MetricsTests
+{
+    [Fact]
+    public async Task SignallingRequests_CountedByKindAndStatus()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        const string sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+        StringContent Offer(string body) => new(body, System.Text.Encoding.ASCII, "application/sdp");
+
+        // No origin is registered: an offer is answered 503 by the proxy itself; one that is no SDP, 400.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await proxy.Http.PostAsync(new Uri(proxy.HttpApi, "rtc/v1/whep/?app=live&stream=a"), Offer(sdp))).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await proxy.Http.PostAsync(new Uri(proxy.HttpApi, "rtc/v1/whep/?app=live&stream=b"), Offer(sdp))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await proxy.Http.PostAsync(new Uri(proxy.HttpApi, "rtc/v1/whip/live/c"), Offer("v=0\r\n"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await proxy.Http.DeleteAsync(new Uri(proxy.HttpApi, "rtc/v1/sessions/0123456789abcdef0123456789abcdef"))).StatusCode);
+        await proxy.Http.GetAsync(new Uri(proxy.HttpApi, "api/v1/versions"));
+
+        var text = await proxy.MetricsAsync();
+        Assert.Contains("# TYPE srs_proxy_signalling_requests_total counter", text);
+        Assert.Contains("srs_proxy_signalling_requests_total{kind=\"whep\",status=\"503\"} 2", text);
+        Assert.Contains("srs_proxy_signalling_requests_total{kind=\"whip\",status=\"400\"} 1", text);
+        Assert.Contains("srs_proxy_signalling_requests_total{kind=\"delete\",status=\"404\"} 1", text);
+        Assert.DoesNotContain("kind=\"versions\"", text);
+    }
+
+    [Fact]
+    public async Task Exposition_EveryFamilyHasHelpAndType_AndSamplesParse()
+    {
+        await using var proxy = await TestProxy.StartAsync();
+        var text = await proxy.MetricsAsync();
+
+        var typed = new HashSet<string>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("# TYPE ", StringComparison.Ordinal))
+            {
+                var parts = line.Split(' ');
+                Assert.Contains(parts[3], new[] { "counter", "gauge" });
+                Assert.True(typed.Add(parts[2]), $"family {parts[2]} declared twice");
+            }
+            else if (!line.StartsWith("# HELP ", StringComparison.Ordinal))
+            {
+                var sample = SampleLine().Match(line);
+                Assert.True(sample.Success, $"not a sample line: {line}");
+                Assert.Contains(sample.Groups["name"].Value, typed);
+                Assert.True(double.TryParse(sample.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture, out _), line);
+            }
+        }
+
+        // The proxy's own meter and the runtime's.
+        Assert.Contains("srs_proxy_rtc_sessions", typed);
+        Assert.Contains("srs_proxy_registry_available", typed);
+        Assert.Contains("dotnet_gc_heap_total_allocated_bytes_total", typed);
+        Assert.Contains("dotnet_process_memory_working_set_bytes", typed);
+    }
+
+    [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? (?<value>\S+)$""")]
+    private static partial Regex SampleLine();
+
+    /// <summary>
+    /// The protocol dotnet-counters speaks: an EventPipe session on the proxy process with the
+    /// System.Diagnostics.Metrics provider asking for the meter "SrsProxy". (The dotnet-counters tool itself is
+    /// not in the package feeds this project reaches; this is the same request it makes.)
+    /// </summary>
+    [Fact]
+    public async Task DotnetCountersProtocol_SeesTheProxyInstruments()
+    {
+        var systemPort = FreeTcpPort();
+        using var proxy = StartProxyProcess(systemPort);
+        try
+        {
+            using var http = new HttpClient();
+            var metricsUrl = $"http://127.0.0.1:{systemPort}/metrics";
+            await WaitForAsync(http, metricsUrl);
+
+            var client = new DiagnosticsClient(proxy.Id);
+            var provider = new EventPipeProvider("System.Diagnostics.Metrics", EventLevel.Informational, keywords: 0x2 | 0x4,
+                arguments: new Dictionary<string, string>
+                {
+                    ["SessionId"] = "srs-proxy-test",
+                    ["Metrics"] = "SrsProxy",
+                    ["RefreshInterval"] = "1",
+                    ["MaxTimeSeries"] = "1000",
+                    ["MaxHistograms"] = "10",
+                });
+            using var session = client.StartEventPipeSession([provider], requestRundown: false);
+            var seen = new Dictionary<string, string>();
+            var reading = Task.Run(() =>
+            {
+                using var source = new EventPipeEventSource(session.EventStream);
+                source.Dynamic.All += e =>
+                {
+                    if (e.ProviderName != "System.Diagnostics.Metrics" || e.PayloadByName("meterName") as string != "SrsProxy")
+                    {
+                        return;
+                    }
+
+                    var instrument = (string)e.PayloadByName("instrumentName");
+                    lock (seen)
+                    {
+                        seen[$"{e.EventName}/{instrument}"] = e.PayloadByName("tags") as string ?? "";
+                    }
+                };
+                source.Process();
+            });
+
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                lock (seen)
+                {
+                    if (seen.Keys.Any(k => k.EndsWith("/srs_proxy.rtc.dropped", StringComparison.Ordinal) && k.Contains("ValuePublished", StringComparison.Ordinal)) &&
+                        seen.Keys.Any(k => k.EndsWith("/srs_proxy.rtc.sessions", StringComparison.Ordinal) && k.Contains("ValuePublished", StringComparison.Ordinal)))
+                    {
+                        break;
+                    }
+                }
+
+                await Task.Delay(200);
+            }
+
+            await session.StopAsync(CancellationToken.None);
+            await reading.WaitAsync(TimeSpan.FromSeconds(20));
+            lock (seen)
+            {
+                var keys = string.Join(", ", seen.Keys.Order());
+                Assert.Contains("BeginInstrumentReporting/srs_proxy.rtc.datagrams", seen.Keys);
+                Assert.Contains("BeginInstrumentReporting/srs_proxy.signalling.requests", seen.Keys);
+                Assert.True(seen.Keys.Any(k => k.Contains("ValuePublished/srs_proxy.rtc.dropped", StringComparison.Ordinal)), keys);
+                Assert.True(seen.Keys.Any(k => k.Contains("ValuePublished/srs_proxy.rtc.sessions", StringComparison.Ordinal)), keys);
+            }
+        }
+        finally
+        {
+            proxy.Kill(entireProcessTree: true);
+            await proxy.WaitForExitAsync();
+        }
+    }
+
+    private static Process StartProxyProcess(int systemPort)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
+        info.Environment["PROXY_SYSTEM_API"] = $"127.0.0.1:{systemPort}";
+        foreach (var name in new[] { "PROXY_HTTP_API", "PROXY_WEBRTC_SERVER", "PROXY_RTMP_SERVER", "PROXY_HTTP_SERVER", "PROXY_SRT_SERVER" })
+        {
+            info.Environment[name] = "127.0.0.1:0";
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitForAsync(HttpClient http, string url)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                (await http.GetAsync(url)).EnsureSuccessStatusCode();
+                return;
+            }
+            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

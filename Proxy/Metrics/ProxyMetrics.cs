@@ -1,0 +1,168 @@
+using System.Diagnostics.Metrics;
+using SrsProxy.Registry;
+using SrsProxy.WebRtc.Relay;
+
+namespace SrsProxy.Metrics;
+
+/// <summary>
+/// The proxy's instruments, on System.Diagnostics.Metrics under the meter <see cref="MeterName"/>: what
+/// <c>dotnet-counters monitor --counters SrsProxy</c>, an OpenTelemetry exporter and <c>GET /metrics</c> all
+/// read. The relay's per-datagram counts stay plain fields on its sessions; the observable instruments read
+/// them only when someone collects, so the datagram path pays nothing for being measured.
+/// </summary>
+internal sealed class ProxyMetrics : IDisposable
+{
+    public const string MeterName = "SrsProxy";
+
+    /// <summary>How stale the origin counts may be when a collector other than /metrics reads them.</summary>
+    private static readonly TimeSpan OriginCountsMaxAge = TimeSpan.FromSeconds(5);
+
+    private readonly RtcRelay _relay;
+    private readonly IProxyRegistry _registry;
+    private readonly TimeProvider _time;
+    private readonly Counter<long> _signalling;
+    private int _originsAlive;
+    private int _originsDead;
+    private int _registryAvailable = 1;
+    private long _originsRead = long.MinValue;
+    private int _refreshing;
+
+    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time)
+    {
+        _relay = relay;
+        _registry = registry;
+        _time = time;
+        Meter = meters.Create(MeterName);
+
+        Meter.CreateObservableCounter("srs_proxy.rtc.datagrams", () => Traffic(bytes: false), "{datagram}",
+            "Datagrams relayed by the WebRTC relay, by direction.");
+        Meter.CreateObservableCounter("srs_proxy.rtc.bytes", () => Traffic(bytes: true), "By",
+            "Bytes relayed by the WebRTC relay, by direction.");
+        Meter.CreateObservableCounter("srs_proxy.rtc.dropped", Drops, "{datagram}",
+            "Datagrams the WebRTC relay dropped, by reason.");
+        Meter.CreateObservableUpDownCounter("srs_proxy.rtc.sessions", Sessions, "{session}",
+            "WebRTC sessions in the relay, by state.");
+        Meter.CreateObservableCounter("srs_proxy.rtc.sessions.opened", () => Volatile.Read(ref relay.Counters.SessionsOpened), "{session}",
+            "WebRTC sessions opened.");
+        Meter.CreateObservableCounter("srs_proxy.rtc.sessions.closed", () => Volatile.Read(ref relay.Counters.SessionsClosed), "{session}",
+            "WebRTC sessions closed.");
+        Meter.CreateObservableUpDownCounter("srs_proxy.origins", Origins, "{origin}",
+            "Registered origins, by liveness.");
+        Meter.CreateObservableUpDownCounter("srs_proxy.registry.available", () => Volatile.Read(ref _registryAvailable), "1",
+            "1 while the registry answers, 0 since a read of it failed.");
+        _signalling = Meter.CreateCounter<long>("srs_proxy.signalling.requests", "{request}",
+            "WebRTC signalling requests (WHEP, WHIP, SRS's JSON API, session DELETE and PATCH), by kind and answer status.");
+    }
+
+    public Meter Meter { get; }
+
+    /// <summary>Counts one signalling request once it is answered.</summary>
+    public void SignallingRequest(string kind, int status) =>
+        _signalling.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("status", status));
+
+    /// <summary>
+    /// Reads the origin counts from the registry now. <c>GET /metrics</c> awaits it before collecting; other
+    /// collectors get counts at most <see cref="OriginCountsMaxAge"/> old. A registry that does not answer
+    /// leaves the last counts and sets <c>srs_proxy.registry.available</c> to 0: the relay's figures matter
+    /// most exactly then, so the scrape still succeeds.
+    /// </summary>
+    public async Task RefreshOriginsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var origins = await _registry.GetOriginsAsync(cancellationToken);
+            var alive = origins.Count(o => o.Alive);
+            Volatile.Write(ref _originsAlive, alive);
+            Volatile.Write(ref _originsDead, origins.Count - alive);
+            Volatile.Write(ref _registryAvailable, 1);
+        }
+        catch (RegistryUnavailableException)
+        {
+            Volatile.Write(ref _registryAvailable, 0);
+        }
+
+        Volatile.Write(ref _originsRead, _time.GetTimestamp());
+    }
+
+    private IEnumerable<Measurement<long>> Traffic(bool bytes)
+    {
+        var counters = _relay.Counters;
+        long toOrigin = bytes ? Volatile.Read(ref counters.ClosedBytesToOrigin) : Volatile.Read(ref counters.ClosedPacketsToOrigin);
+        long toPlayer = bytes ? Volatile.Read(ref counters.ClosedBytesToPlayer) : Volatile.Read(ref counters.ClosedPacketsToPlayer);
+        foreach (var session in _relay.Sessions)
+        {
+            toOrigin += bytes ? Volatile.Read(ref session.BytesToOrigin) : Volatile.Read(ref session.PacketsToOrigin);
+            toPlayer += bytes ? Volatile.Read(ref session.BytesToPlayer) : Volatile.Read(ref session.PacketsToPlayer);
+        }
+
+        return
+        [
+            new(toOrigin, new KeyValuePair<string, object?>("direction", "to_origin")),
+            new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
+        ];
+    }
+
+    private IEnumerable<Measurement<long>> Drops() =>
+        Enum.GetValues<DropReason>().Select(reason =>
+            new Measurement<long>(_relay.Counters.Drops(reason), new KeyValuePair<string, object?>("reason", DropReasonNames.Of(reason))));
+
+    private IEnumerable<Measurement<int>> Sessions()
+    {
+        var total = 0;
+        var relaying = 0;
+        foreach (var session in _relay.Sessions)
+        {
+            total++;
+            relaying += session.IsBound ? 1 : 0;
+        }
+
+        return
+        [
+            new(relaying, new KeyValuePair<string, object?>("state", "relaying")),
+            new(total - relaying, new KeyValuePair<string, object?>("state", "waiting_for_player")),
+        ];
+    }
+
+    private IEnumerable<Measurement<int>> Origins()
+    {
+        if (_time.GetElapsedTime(Volatile.Read(ref _originsRead)) > OriginCountsMaxAge && Interlocked.Exchange(ref _refreshing, 1) == 0)
+        {
+            _ = RefreshInBackgroundAsync();
+        }
+
+        return
+        [
+            new(Volatile.Read(ref _originsAlive), new KeyValuePair<string, object?>("state", "alive")),
+            new(Volatile.Read(ref _originsDead), new KeyValuePair<string, object?>("state", "dead")),
+        ];
+    }
+
+    private async Task RefreshInBackgroundAsync()
+    {
+        try
+        {
+            await RefreshOriginsAsync(CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // Whatever else went wrong, the next collection tries again.
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    public void Dispose() => Meter.Dispose();
+}
+
+/// <summary>The label value of each drop reason, in snake case as Prometheus labels go.</summary>
+internal static class DropReasonNames
+{
+    private static readonly string[] Names = Enum.GetValues<DropReason>().Select(r => Snake(r.ToString())).ToArray();
+
+    public static string Of(DropReason reason) => Names[(int)reason];
+
+    private static string Snake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}
