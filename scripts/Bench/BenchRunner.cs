@@ -99,16 +99,30 @@ internal sealed class BenchRunner
         }
 
         var rssIdle = proxyPid is { } idlePid ? ProcessStats.Sample(idlePid)?.RssBytes ?? 0 : 0;
+        var heapIdle = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
         _log.WriteLine($"bench: {mode}: connecting {_options.Players} players to {apiBase} ({_options.ConnectConcurrency} at a time)");
         origin.Phase = RunPhase.Warmup;
         await using var fleet = new PlayerFleet(_options, http) { Phase = RunPhase.Warmup };
         var connectWatch = Stopwatch.StartNew();
-        await fleet.ConnectAsync(apiBase, cancellationToken);
+        long? heapHalf = null;
+        long rssHalf = 0;
+        var connectedHalf = 0;
+        await fleet.ConnectAsync(apiBase, async () =>
+        {
+            connectedHalf = fleet.Players.Count(p => p.Connected);
+            heapHalf = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
+            rssHalf = proxyPid is { } halfPid ? ProcessStats.Sample(halfPid)?.RssBytes ?? 0 : 0;
+        }, cancellationToken);
         var connected = fleet.Players.Where(p => p.Connected).ToArray();
         var errors = fleet.Players.Where(p => p.Error is not null).GroupBy(p => p.Error!)
             .Select(g => $"{g.Count()} x {g.Key}").Take(5).ToArray();
         _log.WriteLine($"bench: {mode}: {connected.Length}/{_options.Players} connected in {connectWatch.Elapsed.TotalSeconds:F1} s" +
             (errors.Length > 0 ? "; " + string.Join("; ", errors) : ""));
+
+        // Memory per session: what the second half of the players added, after the first half warmed the proxy up.
+        var heapFull = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
+        var rssFull = proxyPid is { } fullPid ? ProcessStats.Sample(fullPid)?.RssBytes ?? 0 : 0;
+        var secondHalf = connected.Length - connectedHalf;
 
         _log.WriteLine($"bench: {mode}: warm-up {_options.Warmup} s");
         await Task.Delay(TimeSpan.FromSeconds(_options.Warmup), cancellationToken);
@@ -186,7 +200,10 @@ internal sealed class BenchRunner
                 Cpu = Cpu(ps, pe, window, datagrams),
                 RssIdleMb = rssIdle / 1e6,
                 RssMb = pe.RssBytes / 1e6,
-                RssPerSessionKb = connected.Length == 0 ? 0 : (pe.RssBytes - rssIdle) / 1e3 / connected.Length,
+                RssPerSessionKb = secondHalf <= 0 || rssHalf == 0 ? 0 : (rssFull - rssHalf) / 1e3 / secondHalf,
+                HeapIdleMb = heapIdle / 1e6,
+                HeapMb = heapFull / 1e6,
+                HeapPerSessionKb = heapHalf is { } hh && heapFull is { } hf && secondHalf > 0 ? (hf - hh) / 1e3 / secondHalf : null,
                 Threads = pe.Threads,
                 Gen0PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}")),
                 Gen1PerMillionDatagrams = PerMillion(MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_collections_total{gc_heap_generation=\"gen1\"}")),

@@ -39,11 +39,15 @@ internal sealed class PlayerFleet : IAsyncDisposable
     }
 
     /// <summary>Offers from every player, <see cref="BenchOptions.ConnectConcurrency"/> at a time; then feedback starts.</summary>
-    public async Task ConnectAsync(Uri apiBase, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects the first half of the players, calls <paramref name="halfway"/> (where the memory one more
+    /// session costs is sampled, past the proxy's one-time warm-up), then connects the rest.
+    /// </summary>
+    public async Task ConnectAsync(Uri apiBase, Func<Task> halfway, CancellationToken cancellationToken)
     {
         var url = new Uri(apiBase, $"/rtc/v1/whep/?app={Uri.EscapeDataString(_options.App)}&stream={Uri.EscapeDataString(_options.Stream)}");
         using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
-        var tasks = Players.Select(async player =>
+        Task ConnectAll(IEnumerable<Player> players) => Task.WhenAll(players.Select(async player =>
         {
             await gate.WaitAsync(cancellationToken);
             try
@@ -54,8 +58,11 @@ internal sealed class PlayerFleet : IAsyncDisposable
             {
                 gate.Release();
             }
-        }).ToList();
-        await Task.WhenAll(tasks);
+        }));
+
+        await ConnectAll(Players.Take(Players.Count / 2));
+        await halfway();
+        await ConnectAll(Players.Skip(Players.Count / 2));
         _pacer = new Thread(PaceLoop) { IsBackground = true, Name = "players-feedback" };
         _pacer.Start();
     }

@@ -118,6 +118,17 @@ internal sealed record ProxyFigures
 
     public required double RssPerSessionKb { get; init; }
 
+    /// <summary>
+    /// Live managed heap before the players connected and once all had, from the proxy's pprof heap profile
+    /// (after a full collection); per session is what the second half of the players added. Null without a
+    /// .NET pprof endpoint.
+    /// </summary>
+    public double? HeapIdleMb { get; init; }
+
+    public double? HeapMb { get; init; }
+
+    public double? HeapPerSessionKb { get; init; }
+
     public required int Threads { get; init; }
 
     /// <summary>From /metrics; null when the proxy has no such endpoint.</summary>
