@@ -63,11 +63,13 @@ public sealed class GoToolPprofTests : IAsyncLifetime
 
         Assert.Contains("Type: cpu", top);
         Assert.Contains("Duration: 5", top);
-        // The receive loop towards the origin, and the per-session loop towards the player, by name. The
-        // per-datagram step from player to origin is HandleFromPlayer, or ForwardToOrigin once the JIT has
-        // inlined HandleFromPlayer into the loop (tier 1 with PGO does).
+        // The receive loop towards the origin, and the pump towards the players (on Linux; elsewhere the
+        // per-session loop), by name. The per-datagram step from player to origin is HandleFromPlayer, or
+        // ForwardToOrigin once the JIT has inlined HandleFromPlayer into the loop (tier 1 with PGO does).
         Assert.Matches(@"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\+<ReceiveLoopAsync>d__\d+\.MoveNext\n", top);
-        Assert.Matches(@"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\+<OriginLoopAsync>d__\d+\.MoveNext\n", top);
+        Assert.Matches(OperatingSystem.IsLinux()
+            ? @"\sSrsProxy\.WebRtc\.Relay\.OriginPump\.Run\n"
+            : @"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\+<OriginLoopAsync>d__\d+\.MoveNext\n", top);
         Assert.Matches(@"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\.(HandleFromPlayer|ForwardToOrigin)\n", top);
 
         // Waiting threads are not CPU: the thread pool's parking spot must not lead the profile.

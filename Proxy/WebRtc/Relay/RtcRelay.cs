@@ -506,7 +506,16 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             {
                 var pump = _pumps[(int)((uint)Interlocked.Increment(ref _nextPump) % (uint)_pumps.Length)];
                 session.Pump = pump;
-                pump.Add(session, originSocket);
+                if (!pump.Add(session, originSocket))
+                {
+                    // The kernel refused the epoll entry (out of memory or closed meanwhile): the session
+                    // stays unbound, and the player's next STUN request tries again.
+                    session.OriginSocket = null;
+                    originSocket.Dispose();
+                    Counters.Drop(DropReason.SendFailed);
+                    LogOriginSocketFailed(session.Id, SocketError.NoBufferSpaceAvailable);
+                    return -1;
+                }
             }
             else
             {
