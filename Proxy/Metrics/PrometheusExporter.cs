@@ -15,7 +15,7 @@ namespace SrsProxy.Metrics;
 /// </summary>
 internal sealed class PrometheusExporter : IDisposable
 {
-    public const string RuntimeMeterName = "System.Runtime";
+    private const string RuntimeMeterName = "System.Runtime";
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, Series> _series = new();

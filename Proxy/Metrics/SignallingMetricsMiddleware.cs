@@ -1,3 +1,5 @@
+using SrsProxy.WebRtc.Signalling;
+
 namespace SrsProxy.Metrics;
 
 /// <summary>
@@ -31,7 +33,7 @@ internal static class SignallingMetricsMiddleware
     }
 
     /// <summary>whep, whip, play, publish (offers), delete, patch (session URLs); null for anything else.</summary>
-    internal static string? KindOf(HttpRequest request)
+    private static string? KindOf(HttpRequest request)
     {
         var path = request.Path.Value;
         if (path is null || !path.StartsWith(Prefix, StringComparison.Ordinal))
@@ -49,7 +51,7 @@ internal static class SignallingMetricsMiddleware
                 : null;
         }
 
-        if (Segment(rest, "sessions"))
+        if (path.StartsWith(WebRtcSignalling.SessionPathPrefix, StringComparison.Ordinal))
         {
             return HttpMethods.IsDelete(request.Method) ? "delete" : HttpMethods.IsPatch(request.Method) ? "patch" : null;
         }

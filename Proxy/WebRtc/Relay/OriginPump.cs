@@ -77,9 +77,6 @@ internal sealed unsafe class OriginPump : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Sessions this pump reads for.</summary>
-    public int Count => _sessions.Count;
-
     /// <summary>Starts reading the session's origin socket. False if the socket is already closed.</summary>
     public bool Add(RtcSession session, Socket socket)
     {

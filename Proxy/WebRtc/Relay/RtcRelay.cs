@@ -109,7 +109,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             _pumps = new OriginPump[PumpCount];
             for (var i = 0; i < _pumps.Length; i++)
             {
-                _pumps[i] = new OriginPump(i, socket, Counters, _time, OnPumpFailed);
+                _pumps[i] = new OriginPump(i, socket, Counters, _time, OnLoopFailed);
             }
         }
 
@@ -274,9 +274,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
             }
             catch (Exception e)
             {
-                LogReceiveLoopFailed(e);
-                Environment.ExitCode = 1;
-                _lifetime?.StopApplication();
+                OnLoopFailed(e);
                 return;
             }
 
@@ -570,7 +568,8 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable
         session.BytesToOrigin += datagram.Length;
     }
 
-    private void OnPumpFailed(Exception e)
+    /// <summary>The public socket's loop or a pump failed: without it the relay is down, so the proxy stops.</summary>
+    private void OnLoopFailed(Exception e)
     {
         LogReceiveLoopFailed(e);
         Environment.ExitCode = 1;
