@@ -1,4 +1,5 @@
 using SrsProxy.Configuration;
+using SrsProxy.Http;
 using SrsProxy.Hosting;
 
 namespace SrsProxy;
@@ -7,6 +8,12 @@ internal static partial class Program
 {
     private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
     private const string EngineThreads = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+
+    /// <summary>
+    /// The force-quit timer, held here: a timer nothing references can be collected before it fires, and then
+    /// a shutdown that hangs would hang for ever.
+    /// </summary>
+    private static Timer? s_forceQuit;
 
     public static async Task<int> Main()
     {
@@ -66,17 +73,16 @@ internal static partial class Program
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,
             string.Join(" ", ProxyOptionsParser.Describe(options).Select(p => $"{p.Name}={p.Value}")));
 
-
         // The reference's hard stop: whatever still runs this long after the signal, the process exits.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStopping.Register(() =>
         {
-            var timer = new Timer(_ =>
+            s_forceQuit = new Timer(_ =>
             {
                 Console.Error.WriteLine($"srs-proxy: not stopped after PROXY_FORCE_QUIT_TIMEOUT={GoDuration.Format(options.ForceQuitTimeout)}, exiting");
                 Environment.Exit(1);
             });
-            timer.Change(options.ForceQuitTimeout, Timeout.InfiniteTimeSpan);
+            s_forceQuit.Change(options.ForceQuitTimeout, Timeout.InfiniteTimeSpan);
         });
 
         try
@@ -89,9 +95,11 @@ internal static partial class Program
             LogStartFailed(logger, e.Message);
             return 1;
         }
-        catch (System.Net.Sockets.SocketException e)
+        catch (ListenerBindException e)
         {
-            LogStartFailed(logger, $"udp {options.WebRtcServer}: {e.Message}");
+            // RTMP, WebRTC and SRT bind their own sockets: the message names the setting and the address.
+            LogStartFailed(logger, e.Message);
+            await Console.Error.WriteLineAsync($"srs-proxy: cannot listen: {e.Message}");
             return 1;
         }
 

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 
 namespace SrsProxy.Tests.Configuration;
 
@@ -59,5 +62,132 @@ public class ProcessStartTests
         Assert.NotEqual(0, exitCode);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("cannot connect to redis 127.0.0.1:1", line);
+    }
+
+    private static int FreePort(SocketType type)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>
+    /// Regression: every start-up <c>SocketException</c> was reported as <c>udp {PROXY_WEBRTC_SERVER}</c>,
+    /// though RTMP and SRT bind sockets of their own. The failing listener is named now.
+    /// </summary>
+    [Theory]
+    [InlineData("PROXY_SRT_SERVER", "udp")]
+    [InlineData("PROXY_WEBRTC_SERVER", "udp")]
+    [InlineData("PROXY_RTMP_SERVER", "tcp")]
+    public async Task Start_ListenerAddressTaken_OneLineNamesThatListener(string setting, string transport)
+    {
+        var type = transport == "tcp" ? SocketType.Stream : SocketType.Dgram;
+        using var taken = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        if (type == SocketType.Stream)
+        {
+            taken.Listen();
+        }
+
+        var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        var env = new Dictionary<string, string>
+        {
+            ["PROXY_HTTP_API"] = "127.0.0.1:0", ["PROXY_SYSTEM_API"] = "127.0.0.1:0", ["PROXY_HTTP_SERVER"] = "127.0.0.1:0",
+            ["PROXY_WEBRTC_SERVER"] = "127.0.0.1:0", ["PROXY_SRT_SERVER"] = "127.0.0.1:0", ["PROXY_RTMP_SERVER"] = "127.0.0.1:0",
+        };
+        env[setting] = $"127.0.0.1:{port}";
+        var (exitCode, _, stderr) = await RunProxyAsync(env.Select(e => (e.Key, e.Value)).ToArray());
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"{setting}=127.0.0.1:{port} ({transport})", line);
+    }
+
+    /// <summary>
+    /// Regression: the force-quit <c>Timer</c> was referenced by nothing once created, so a collection could
+    /// take it before it fired, and a shutdown that hangs then hung for ever. Here an HTTP-FLV player holds a
+    /// stream from an origin that never ends it, so the graceful drain (60 s) cannot finish; the proxy must
+    /// exit at the force-quit deadline (2 s), with garbage collections running meanwhile (a tiny gen0 budget).
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_ShutdownHangs_ForceQuitTimerFiresAtItsDeadline()
+    {
+        // An origin's HTTP server whose FLV response never ends.
+        using var origin = new TcpListener(IPAddress.Loopback, 0);
+        origin.Start();
+        using var stopOrigin = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            using var client = await origin.AcceptTcpClientAsync(stopOrigin.Token);
+            var stream = client.GetStream();
+            var head = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nConnection: close\r\n\r\nFLV");
+            await stream.WriteAsync(head, stopOrigin.Token);
+            while (!stopOrigin.IsCancellationRequested)
+            {
+                await stream.WriteAsync(new byte[1024], stopOrigin.Token);
+                await Task.Delay(50, stopOrigin.Token);
+            }
+        });
+
+        var system = FreePort(SocketType.Stream);
+        var http = FreePort(SocketType.Stream);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
+        info.Environment["PROXY_SYSTEM_API"] = $"127.0.0.1:{system}";
+        info.Environment["PROXY_HTTP_SERVER"] = $"127.0.0.1:{http}";
+        info.Environment["PROXY_HTTP_API"] = "127.0.0.1:0";
+        info.Environment["PROXY_WEBRTC_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_SRT_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_RTMP_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_GRACE_QUIT_TIMEOUT"] = "60s";
+        info.Environment["PROXY_FORCE_QUIT_TIMEOUT"] = "2s";
+        info.Environment["DOTNET_GCgen0size"] = "10000";
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        try
+        {
+            using var api = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var body = $"{{\"ip\":\"127.0.0.1\",\"server\":\"s\",\"service\":\"v\",\"pid\":\"1\",\"rtmp\":[\"1\"],\"http\":[\"{((IPEndPoint)origin.LocalEndpoint).Port}\"]}}";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    (await api.PostAsync($"http://127.0.0.1:{system}/api/v1/srs/register", new StringContent(body))).EnsureSuccessStatusCode();
+                    break;
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+            }
+
+            using var player = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            using var response = await player.GetAsync($"http://127.0.0.1:{http}/live/livestream.flv", HttpCompletionOption.ResponseHeadersRead);
+            var playing = await response.Content.ReadAsStreamAsync();
+            Assert.True(await playing.ReadAsync(new byte[3]) > 0, "the stream plays through the proxy");
+
+            var stopwatch = Stopwatch.StartNew();
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.Equal(1, process.ExitCode);
+            Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(15));
+            Assert.Contains("not stopped after PROXY_FORCE_QUIT_TIMEOUT=2s, exiting", await stderr);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await stopOrigin.CancelAsync();
+            await serving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        }
     }
 }

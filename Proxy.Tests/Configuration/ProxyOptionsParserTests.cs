@@ -132,4 +132,20 @@ public class ProxyOptionsParserTests
         Assert.Contains("PROXY_REDIS_PASSWORD=******", text);
         Assert.Contains("PROXY_HTTP_API=:11985", text);
     }
+
+    /// <summary>
+    /// Regression: SRT borrowed the WebRTC idle timeout and socket buffer settings, so tuning one protocol
+    /// changed the other. SRT has its own now.
+    /// </summary>
+    [Fact]
+    public void Parse_SrtSettings_AreItsOwn_NotWebRtcs()
+    {
+        var o = Parse(("PROXY_RTC_IDLE_TIMEOUT", "2m"), ("PROXY_RTC_SOCKET_BUFFER", "65536"), ("PROXY_RTC_SESSION_SOCKET_BUFFER", "65536"));
+        Assert.Equal(TimeSpan.FromSeconds(10), o.SrtIdleTimeout);
+        Assert.Equal(8 * 1024 * 1024, o.SrtSocketBufferBytes);
+        Assert.Equal(1024 * 1024, o.SrtSessionSocketBufferBytes);
+        var srt = Parse(("PROXY_SRT_IDLE_TIMEOUT", "3s"), ("PROXY_SRT_SOCKET_BUFFER", "131072"), ("PROXY_SRT_SESSION_SOCKET_BUFFER", "262144"));
+        Assert.Equal((TimeSpan.FromSeconds(3), 131072, 262144), (srt.SrtIdleTimeout, srt.SrtSocketBufferBytes, srt.SrtSessionSocketBufferBytes));
+        Assert.Equal(TimeSpan.FromSeconds(30), srt.RtcIdleTimeout);
+    }
 }

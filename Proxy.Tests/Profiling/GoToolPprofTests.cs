@@ -63,14 +63,15 @@ public sealed class GoToolPprofTests : IAsyncLifetime
 
         Assert.Contains("Type: cpu", top);
         Assert.Contains("Duration: 5", top);
-        // The receive loop towards the origin, and the pump towards the players (on Linux; elsewhere the
-        // per-session loop), by name. The per-datagram step from player to origin is HandleFromPlayer, or
-        // ForwardToOrigin once the JIT has inlined HandleFromPlayer into the loop (tier 1 with PGO does).
-        Assert.Matches(@"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\+<ReceiveLoopAsync>d__\d+\.MoveNext\n", top);
+        // The UDP engine's receive loop towards the origin, and its pump towards the players (on Linux;
+        // elsewhere the per-session loop), by name. The per-datagram step from player to origin is the
+        // WebRTC relay's HandleFromPlayer, or the engine's ForwardToOrigin once the JIT has inlined
+        // HandleFromPlayer into the loop (tier 1 with PGO does).
+        Assert.Matches(@"\sSrsProxy\.Udp\.UdpRelayEngine\+<ReceiveLoopAsync>d__\d+\.MoveNext\n", top);
         Assert.Matches(OperatingSystem.IsLinux()
-            ? @"\sSrsProxy\.WebRtc\.Relay\.OriginPump\.Run\n"
-            : @"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\+<OriginLoopAsync>d__\d+\.MoveNext\n", top);
-        Assert.Matches(@"\sSrsProxy\.WebRtc\.Relay\.RtcRelay\.(HandleFromPlayer|ForwardToOrigin)\n", top);
+            ? @"\sSrsProxy\.Udp\.UdpPump\.Run\n"
+            : @"\sSrsProxy\.Udp\.UdpRelayEngine\+<OriginLoopAsync>d__\d+\.MoveNext\n", top);
+        Assert.Matches(@"\s(SrsProxy\.WebRtc\.Relay\.RtcRelay\.HandleFromPlayer|SrsProxy\.Udp\.UdpRelayEngine\.ForwardToOrigin)\n", top);
 
         // Waiting threads are not CPU: the thread pool's parking spot must not lead the profile.
         var firstRow = top.Split('\n').SkipWhile(l => !l.TrimStart().StartsWith("flat", StringComparison.Ordinal)).Skip(1).First();
@@ -84,10 +85,10 @@ public sealed class GoToolPprofTests : IAsyncLifetime
         var file = await SaveAsync("profile?seconds=3", "cpu.pb.gz");
         var raw = await GoPprof.AcceptAsync("-raw", file);
         Assert.Contains("PeriodType: cpu nanoseconds", raw);
-        Assert.Matches(@"SrsProxy\.WebRtc\.Relay\.RtcRelay\S* \S*/Proxy/WebRtc/Relay/RtcRelay\.cs:\d+", raw);
+        Assert.Matches(@"SrsProxy\.Udp\.UdpRelayEngine\S* \S*/Proxy/Udp/UdpRelayEngine\.cs:\d+", raw);
 
         var traces = await GoPprof.AcceptAsync("-traces", file);
-        Assert.Contains("SrsProxy.WebRtc.Relay.RtcRelay+<ReceiveLoopAsync>", traces);
+        Assert.Contains("SrsProxy.Udp.UdpRelayEngine+<ReceiveLoopAsync>", traces);
     }
 
     [Fact]

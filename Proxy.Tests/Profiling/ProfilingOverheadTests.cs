@@ -36,7 +36,7 @@ public sealed class ProfilingOverheadTests(ITestOutputHelper output)
         });
         await using var load = await RelayLoad.StartAsync(proxy.Relay, proxy.Registry, Load);
         var session = Assert.Single(proxy.Relay.Sessions);
-        long Relayed() => Volatile.Read(ref session.PacketsToOrigin) + Volatile.Read(ref session.PacketsToPlayer);
+        long Relayed() => Volatile.Read(ref session.PacketsToOrigin) + Volatile.Read(ref session.PacketsToClient);
         long ProxyCpu()
         {
             // The whole process, threads that ended included; the load runs in another process.

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
 using SrsProxy.Tests.Common;
@@ -198,8 +197,8 @@ public class MemoryRegistryTests
         await registry.PickOriginAsync(Live, _ct);
         await registry.AddRtcSessionAsync(Session("1", a), _ct);
         var snapshot = await registry.SnapshotAsync(_ct);
-        var json = JsonSerializer.Serialize(snapshot, ProxyJsonContext.Default.RegistrySnapshot);
-        var back = JsonSerializer.Deserialize(json, ProxyJsonContext.Default.RegistrySnapshot)!;
+        var json = JsonSerializer.Serialize(snapshot, RegistryJsonContext.Default.RegistrySnapshot);
+        var back = JsonSerializer.Deserialize(json, RegistryJsonContext.Default.RegistrySnapshot)!;
         Assert.Equal(a.Id, back.Origins.Single().Origin.Id);
         Assert.Equal(a.Api, back.Origins.Single().Origin.Api);
         Assert.Equal(Live.Key, back.Streams.Single().StreamKey);

@@ -65,7 +65,7 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         Assert.True(player.FramesDecoded > 0, player.ToString());
         Assert.Equal($"127.0.0.3:{b.RelayEndPoint.Port}", player.Json.GetProperty("selectedPair").GetProperty("remote").GetString());
         var relayed = Assert.Single(b.Relay.Sessions);
-        Assert.True(relayed.PacketsToPlayer > 0);
+        Assert.True(relayed.PacketsToClient > 0);
         Assert.False(Assert.Single(a.Relay.Sessions).IsBound);
     }
 
@@ -98,7 +98,7 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         await WaitForOriginsAsync(a, 1);
 
         var player = ChromiumPlayer.RunAsync(Whep(a, "livestream"), "whep", 25, "--hold-ms", "15000");
-        await WaitAsync(() => Task.FromResult(a.Relay.Sessions.Any(s => s.PacketsToPlayer > 20)), "playing through A");
+        await WaitAsync(() => Task.FromResult(a.Relay.Sessions.Any(s => s.PacketsToClient > 20)), "playing through A");
         var id = a.Relay.Sessions.Single().Id;
 
         var response = await b.Http.DeleteAsync(new Uri(b.HttpApi, $"rtc/v1/sessions/{id}"));
@@ -116,7 +116,7 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         await WaitForOriginsAsync(proxy, 1);
 
         var player = ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 25, "--hold-ms", "16000");
-        await WaitAsync(() => Task.FromResult(proxy.Relay.Sessions.Any(s => s.PacketsToPlayer > 20)), "playing");
+        await WaitAsync(() => Task.FromResult(proxy.Relay.Sessions.Any(s => s.PacketsToClient > 20)), "playing");
         var session = proxy.Relay.Sessions.Single();
 
         await _redis.StopAsync();
@@ -126,9 +126,9 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         Assert.NotNull(refused.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await proxy.Http.GetAsync(new Uri(proxy.SystemApi, "api/v1/origins"))).StatusCode);
 
-        var before = session.PacketsToPlayer;
+        var before = session.PacketsToClient;
         await Task.Delay(3000);
-        Assert.True(session.PacketsToPlayer > before + 10, "media must keep flowing while Redis is down");
+        Assert.True(session.PacketsToClient > before + 10, "media must keep flowing while Redis is down");
         Assert.False(session.IsClosed);
 
         await _redis.RestartAsync();

@@ -5,6 +5,7 @@ using SrsProxy.Configuration;
 using SrsProxy.Registry;
 using SrsProxy.Tests.Common;
 using SrsProxy.Tests.Registry;
+using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.Tests.WebRtc;
@@ -179,7 +180,7 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
             }
 
             await Wait.UntilAsync(
-                () => sessions.All(s => Volatile.Read(ref s.PacketsToPlayer) == perPlayer && Volatile.Read(ref s.BytesToPlayer) == perPlayer * 8),
+                () => sessions.All(s => Volatile.Read(ref s.PacketsToClient) == perPlayer && Volatile.Read(ref s.BytesToClient) == perPlayer * 8),
                 "every datagram counted to its session");
         }
         finally
@@ -279,12 +280,14 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         using var player = Player();
         player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
         Assert.NotNull(await ReceiveAsync(_origin));
+        var originSocket = session.OriginSocket!;
 
         Assert.True(await _relay.CloseAsync(session, "test"));
         Assert.False(await _relay.CloseAsync(session, "again"));
         Assert.Equal(0, _relay.SessionCount);
         Assert.Null(await _registry.GetRtcSessionAsync(session.Id, default));
-        Assert.Throws<ObjectDisposedException>(() => session.OriginSocket!.Send([1]));
+        Assert.Null(session.OriginSocket);
+        Assert.Throws<ObjectDisposedException>(() => originSocket.Send([1]));
 
         player.SendTo(Rtp(1), _relay.LocalEndPoint);
         player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);

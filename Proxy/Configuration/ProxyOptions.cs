@@ -107,6 +107,25 @@ internal sealed record ProxyOptions
     public int RtcSessionSocketBufferBytes { get; init; } = 1024 * 1024;
 
     /// <summary>
+    /// An SRT session with no datagram either way for this long is closed (<c>PROXY_SRT_IDLE_TIMEOUT</c>).
+    /// Defaults to 10 s: SRT peers send a keepalive every second and libsrt gives a silent peer up after 5 s
+    /// (<c>SRTO_PEERIDLETIMEO</c>), so a session silent for twice that is gone at both ends.
+    /// </summary>
+    public TimeSpan SrtIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Kernel receive and send buffer of the SRT UDP socket (<c>PROXY_SRT_SOCKET_BUFFER</c>, bytes). Defaults
+    /// to 8 MiB for the same reason as the WebRTC socket: ride out a descheduled moment without loss.
+    /// </summary>
+    public int SrtSocketBufferBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Kernel receive buffer of each SRT session's socket towards its origin (<c>PROXY_SRT_SESSION_SOCKET_BUFFER</c>,
+    /// bytes). Defaults to 1 MiB: an SRT player carries a whole stream, several Mbit/s, on one socket.
+    /// </summary>
+    public int SrtSessionSocketBufferBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>
     /// Shared secret required on registration (<c>PROXY_SYSTEM_API_TOKEN</c>) as <c>Authorization: Bearer</c>
     /// or <c>?token=</c>. Defaults to empty = open, as in the reference (SRS issue 4690).
     /// </summary>

@@ -108,6 +108,9 @@ internal static class ProxyOptionsParser
             MaxOrigins = Integer("PROXY_MAX_ORIGINS", defaults.MaxOrigins, 1, 100_000),
             RtcSocketBufferBytes = Integer("PROXY_RTC_SOCKET_BUFFER", defaults.RtcSocketBufferBytes, 4096, 1 << 30),
             RtcSessionSocketBufferBytes = Integer("PROXY_RTC_SESSION_SOCKET_BUFFER", defaults.RtcSessionSocketBufferBytes, 4096, 1 << 30),
+            SrtIdleTimeout = Duration("PROXY_SRT_IDLE_TIMEOUT", defaults.SrtIdleTimeout),
+            SrtSocketBufferBytes = Integer("PROXY_SRT_SOCKET_BUFFER", defaults.SrtSocketBufferBytes, 4096, 1 << 30),
+            SrtSessionSocketBufferBytes = Integer("PROXY_SRT_SESSION_SOCKET_BUFFER", defaults.SrtSessionSocketBufferBytes, 4096, 1 << 30),
             SystemApiToken = Get("PROXY_SYSTEM_API_TOKEN") ?? "",
         };
 
@@ -241,6 +244,9 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_MAX_ORIGINS", o.MaxOrigins.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_SOCKET_BUFFER", o.RtcSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_SESSION_SOCKET_BUFFER", o.RtcSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_SRT_IDLE_TIMEOUT", GoDuration.Format(o.SrtIdleTimeout));
+        yield return ("PROXY_SRT_SOCKET_BUFFER", o.SrtSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_SRT_SESSION_SOCKET_BUFFER", o.SrtSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_SYSTEM_API_TOKEN", Mask(o.SystemApiToken));
     }
 }

@@ -1,4 +1,5 @@
 using SrsProxy.Configuration;
+using SrsProxy.Http;
 using SrsProxy.HttpStream;
 using SrsProxy.Metrics;
 using SrsProxy.Profiling;

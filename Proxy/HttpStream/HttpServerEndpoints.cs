@@ -1,6 +1,6 @@
 using Microsoft.Extensions.FileProviders;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
+using SrsProxy.Http;
 
 namespace SrsProxy.HttpStream;
 
@@ -32,7 +32,7 @@ internal static class HttpServerEndpoints
             var path = context.Request.Path.Value ?? "/";
             if (path == "/api/v1/versions")
             {
-                await SystemApi.SystemApiEndpoints.WriteJsonAsync(context, VersionAnswer.Current, ProxyJsonContext.Default.VersionAnswer);
+                await JsonAnswer.WriteVersionAsync(context);
                 return;
             }
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
+using SrsProxy.Http;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using SrsProxy.Registry;
+using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.Metrics;
@@ -88,11 +89,11 @@ internal sealed class ProxyMetrics : IDisposable
     {
         var counters = _relay.Counters;
         long toOrigin = bytes ? Volatile.Read(ref counters.ClosedBytesToOrigin) : Volatile.Read(ref counters.ClosedPacketsToOrigin);
-        long toPlayer = bytes ? Volatile.Read(ref counters.ClosedBytesToPlayer) : Volatile.Read(ref counters.ClosedPacketsToPlayer);
+        long toPlayer = bytes ? Volatile.Read(ref counters.ClosedBytesToClient) : Volatile.Read(ref counters.ClosedPacketsToClient);
         foreach (var session in _relay.Sessions)
         {
             toOrigin += bytes ? Volatile.Read(ref session.BytesToOrigin) : Volatile.Read(ref session.PacketsToOrigin);
-            toPlayer += bytes ? Volatile.Read(ref session.BytesToPlayer) : Volatile.Read(ref session.PacketsToPlayer);
+            toPlayer += bytes ? Volatile.Read(ref session.BytesToClient) : Volatile.Read(ref session.PacketsToClient);
         }
 
         return

@@ -158,7 +158,7 @@ internal static partial class PprofEndpoints
         string request;
         if (HttpMethods.IsPost(context.Request.Method))
         {
-            var body = await Hosting.BodyReader.ReadTextAsync(context.Request, MaxSymbolRequestBytes, context.RequestAborted);
+            var body = await Http.BodyReader.ReadTextAsync(context.Request, MaxSymbolRequestBytes, context.RequestAborted);
             if (body is null)
             {
                 await ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"at most {MaxSymbolRequestBytes} bytes of addresses");

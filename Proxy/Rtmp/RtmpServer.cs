@@ -28,7 +28,7 @@ internal sealed partial class RtmpServer : BackgroundService
             _listener.DualMode = true;
         }
 
-        _listener.Bind(endPoint);
+        ListenerBindException.Bind(_listener, options.RtmpServer, "PROXY_RTMP_SERVER");
         _listener.Listen(512);
     }
 

@@ -5,21 +5,23 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
-using SrsProxy.WebRtc.Relay;
+using SrsProxy.Streams;
+using SrsProxy.Udp;
 
 namespace SrsProxy.Srt;
 
 /// <summary>
-/// SRT on <c>PROXY_SRT_SERVER</c> (UDP). The proxy answers the caller's induction itself (with a cookie bound
-/// to the caller's address, so a spoofed conclusion is ignored), reads the stream id from its conclusion, picks
-/// the origin, does its own induction with the origin, and passes the conclusion on with the origin's cookie.
-/// After that, datagrams are relayed both ways: each caller has its own socket towards the origin, and a
-/// datagram from the caller is checked to carry the destination socket id the origin gave it.
+/// SRT on <c>PROXY_SRT_SERVER</c> (UDP), on the shared <see cref="UdpRelayEngine"/>. The proxy answers the
+/// caller's induction itself (with a cookie bound to the caller's address, so a spoofed conclusion is
+/// ignored), reads the stream id from its conclusion, picks the origin, does its own induction with the
+/// origin, and passes the conclusion on with the origin's cookie. After that, datagrams are relayed both ways:
+/// each caller has its own socket towards the origin, and a datagram from the caller is checked to carry the
+/// destination socket id the origin gave it.
 /// </summary>
-internal sealed partial class SrtRelay : BackgroundService
+internal sealed partial class SrtRelay : IHostedService, IAsyncDisposable, IUdpRelayHandler
 {
-    /// <summary>SRT's largest datagram is 1,500 bytes; room for a jumbo path.</summary>
-    private const int MaxDatagramSize = 2048;
+    /// <summary>SRT's largest datagram is 1,500 bytes (its default MSS); room for a jumbo path.</summary>
+    internal const int MaxDatagramSize = 2048;
 
     /// <summary>SRT's magic value in the induction response's extension field (SRT RFC section 4.3.1.1).</summary>
     private const ushort SrtMagic = 0x4A17;
@@ -33,71 +35,84 @@ internal sealed partial class SrtRelay : BackgroundService
     private readonly IProxyRegistry _registry;
     private readonly TimeProvider _time;
     private readonly ILogger<SrtRelay> _logger;
+    private readonly IHostApplicationLifetime? _lifetime;
     private readonly ConcurrentDictionary<AddressKey, SrtSession> _sessions = new();
     private readonly byte[] _cookieSecret = RandomNumberGenerator.GetBytes(32);
-    private readonly Socket _socket;
+    private UdpRelayEngine? _engine;
 
-    public SrtRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<SrtRelay> logger)
+    public SrtRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<SrtRelay> logger, IHostApplicationLifetime? lifetime = null)
     {
         _options = options;
         _registry = registry;
         _time = time;
         _logger = logger;
-        var endPoint = options.SrtServer.ToEndPoint();
-        _socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        if (endPoint.Address.Equals(IPAddress.IPv6Any))
-        {
-            _socket.DualMode = true;
-        }
-
-        _socket.ReceiveBufferSize = options.RtcSocketBufferBytes;
-        _socket.Bind(endPoint);
+        _lifetime = lifetime;
     }
 
     /// <summary>Callers at once; past it new conclusions are rejected.</summary>
     internal int MaxSessions { get; init; } = 1000;
 
-    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+    /// <summary>The origin-to-caller engine: batching pumps on Linux, else a loop per session.</summary>
+    internal bool Batched { get; init; } = OperatingSystem.IsLinux();
+
+    public UdpCounters Counters { get; } = new();
+
+    public IPEndPoint LocalEndPoint => Engine.LocalEndPoint;
 
     public int SessionCount => _sessions.Count;
 
-    public long Dropped;
+    private UdpRelayEngine Engine => _engine ?? throw new InvalidOperationException("SRT relay not started");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        LogListening(LocalEndPoint);
-        var sweep = SweepLoopAsync(stoppingToken);
-        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramSize, pinned: true);
-        var from = new SocketAddress(_socket.AddressFamily);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            int length;
-            try
+        _engine = new UdpRelayEngine(
+            new UdpEngineOptions
             {
-                length = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
-            {
-                continue;
-            }
+                Name = "srt",
+                Setting = "PROXY_SRT_SERVER",
+                Address = _options.SrtServer,
+                MaxDatagramSize = MaxDatagramSize,
+                SocketBufferBytes = _options.SrtSocketBufferBytes,
+                SessionSocketBufferBytes = _options.SrtSessionSocketBufferBytes,
+                SweepPeriod = TimeSpan.FromSeconds(1),
+                Batched = Batched,
 
-            HandleFromCaller(buffer.AsSpan(0, length), from);
-        }
-
-        foreach (var session in _sessions.Values)
-        {
-            session.TryClose();
-        }
-
-        _socket.Dispose();
-        await sweep.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                // SRT carries a handful of streams, not thousands of players: one pump is plenty.
+                PumpCount = 1,
+            },
+            Counters,
+            _time,
+            _logger,
+            _lifetime);
+        _engine.Start(this);
+        return Task.CompletedTask;
     }
 
-    private void HandleFromCaller(ReadOnlySpan<byte> datagram, SocketAddress from)
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (key, session) in _sessions)
+        {
+            Close(key, session, "proxy stopping");
+        }
+
+        if (_engine is { } engine)
+        {
+            await engine.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        if (_engine is { } engine)
+        {
+            await engine.DisposeAsync();
+        }
+    }
+
+    void IUdpRelayHandler.OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from) => HandleFromCaller(datagram, from);
+
+    internal void HandleFromCaller(ReadOnlySpan<byte> datagram, SocketAddress from)
     {
         var key = AddressKey.From(from);
         if (_sessions.TryGetValue(key, out var session))
@@ -106,15 +121,13 @@ internal sealed partial class SrtRelay : BackgroundService
             if (destination != session.OriginSocketId && destination != 0)
             {
                 // Not for the origin socket this caller connected to (handshakes carry 0).
-                Interlocked.Increment(ref Dropped);
+                Counters.Drop(DropReason.UnknownAddress);
                 return;
             }
 
-            if (session.Established && session.Origin is { } origin && !session.IsClosed)
+            if (session.Established)
             {
-                session.Touch(_time.GetTimestamp());
-                origin.Send(datagram, SocketFlags.None, out _);
-                session.PacketsToOrigin++;
+                Engine.ForwardToOrigin(session, datagram, _time.GetTimestamp());
             }
 
             // While the origin handshake runs, the caller's retransmitted conclusions are answered by it.
@@ -123,7 +136,7 @@ internal sealed partial class SrtRelay : BackgroundService
 
         if (!SrtHandshake.TryParse(datagram, out var handshake))
         {
-            Interlocked.Increment(ref Dropped);
+            Counters.Drop(DropReason.UnknownAddress);
             return;
         }
 
@@ -147,8 +160,7 @@ internal sealed partial class SrtRelay : BackgroundService
 
             var copy = new SocketAddress(from.Family, from.Size);
             from.Buffer.Span[..from.Size].CopyTo(copy.Buffer.Span);
-            var created = new SrtSession(copy, stream.Key);
-            created.Touch(_time.GetTimestamp());
+            var created = new SrtSession(copy, stream.Key, _time.GetTimestamp());
             if (_sessions.TryAdd(key, created))
             {
                 _ = ConnectAsync(created, key, stream, datagram.ToArray());
@@ -156,7 +168,7 @@ internal sealed partial class SrtRelay : BackgroundService
         }
         else
         {
-            Interlocked.Increment(ref Dropped);
+            Counters.Drop(DropReason.UnknownAddress);
         }
     }
 
@@ -175,7 +187,7 @@ internal sealed partial class SrtRelay : BackgroundService
         BinaryPrimitives.WriteUInt16BigEndian(body[4..], 0);
         BinaryPrimitives.WriteUInt16BigEndian(body[6..], SrtMagic);
         BinaryPrimitives.WriteUInt32BigEndian(body[SrtHandshake.CookieOffset..], CookieFor(from));
-        _socket.SendTo(response, SocketFlags.None, from);
+        Engine.SendToClient(response, from);
     }
 
     private void Reject(ReadOnlySpan<byte> conclusion, SocketAddress to, uint reason)
@@ -184,7 +196,7 @@ internal sealed partial class SrtRelay : BackgroundService
         conclusion[..response.Length].CopyTo(response);
         BinaryPrimitives.WriteUInt32BigEndian(response[12..], BinaryPrimitives.ReadUInt32BigEndian(conclusion[(SrtHandshake.HeaderLength + SrtHandshake.SocketIdOffset)..]));
         BinaryPrimitives.WriteUInt32BigEndian(response[(SrtHandshake.HeaderLength + SrtHandshake.TypeOffset)..], reason);
-        _socket.SendTo(response, SocketFlags.None, to);
+        Engine.SendToClient(response, to);
     }
 
     /// <summary>A SYN cookie bound to the caller's address and the current minute (and the one before).</summary>
@@ -198,7 +210,7 @@ internal sealed partial class SrtRelay : BackgroundService
         return BinaryPrimitives.ReadUInt32BigEndian(mac);
     }
 
-    private async Task ConnectAsync(SrtSession session, AddressKey key, Streams.StreamUrl stream, byte[] conclusion)
+    private async Task ConnectAsync(SrtSession session, AddressKey key, StreamUrl stream, byte[] conclusion)
     {
         try
         {
@@ -206,9 +218,10 @@ internal sealed partial class SrtRelay : BackgroundService
             var endpoint = origin.Srt.FirstOrDefault(e => e.IsUdp) ?? throw new InvalidOperationException($"origin {origin.Id} registered no srt endpoint");
             var host = origin.HostFor(endpoint).Trim('[', ']');
             var address = IPAddress.TryParse(host, out var ip) ? ip : (await Dns.GetHostAddressesAsync(host)).First();
-            var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            session.Origin = socket;
-            socket.Connect(new IPEndPoint(address, endpoint.Port));
+            if (!Engine.TryAttach(session, new IPEndPoint(address, endpoint.Port), out var error))
+            {
+                throw new SocketException((int)error);
+            }
 
             // Our own induction towards the origin, built from the caller's conclusion.
             var induction = conclusion.AsSpan(0, SrtHandshake.HeaderLength + SrtHandshake.BodyLength).ToArray();
@@ -219,129 +232,86 @@ internal sealed partial class SrtRelay : BackgroundService
             BinaryPrimitives.WriteUInt16BigEndian(body[6..], 2);
             BinaryPrimitives.WriteUInt32BigEndian(body[SrtHandshake.TypeOffset..], SrtHandshake.TypeInduction);
             BinaryPrimitives.WriteUInt32BigEndian(body[SrtHandshake.CookieOffset..], 0);
-            var inductionAnswer = await ExchangeAsync(socket, induction, SrtHandshake.TypeInduction);
+            var inductionAnswer = await ExchangeAsync(session, induction, SrtHandshake.TypeInduction);
             var originCookie = BinaryPrimitives.ReadUInt32BigEndian(inductionAnswer.AsSpan(SrtHandshake.HeaderLength + SrtHandshake.CookieOffset));
 
             BinaryPrimitives.WriteUInt32BigEndian(conclusion.AsSpan(SrtHandshake.HeaderLength + SrtHandshake.CookieOffset), originCookie);
-            var answer = await ExchangeAsync(socket, conclusion, SrtHandshake.TypeConclusion);
-            _socket.SendTo(answer, SocketFlags.None, session.Client);
-            session.OriginSocketId = BinaryPrimitives.ReadUInt32BigEndian(answer.AsSpan(SrtHandshake.HeaderLength + SrtHandshake.SocketIdOffset));
-            session.MarkEstablished();
+            var answer = await ExchangeAsync(session, conclusion, SrtHandshake.TypeConclusion);
+            session.MarkEstablished(BinaryPrimitives.ReadUInt32BigEndian(answer.AsSpan(SrtHandshake.HeaderLength + SrtHandshake.SocketIdOffset)));
+            Engine.SendToClient(answer, session.Client);
             LogEstablished(session.ToString(), origin.Id);
-            await OriginLoopAsync(session, socket);
         }
         catch (Exception e) when (e is NoOriginAvailableException or RegistryUnavailableException or InvalidOperationException or SocketException or TimeoutException)
         {
             LogFailed(session.ToString(), e.Message);
-            Reject(conclusion, session.Client, e is NoOriginAvailableException or RegistryUnavailableException ? RejectUnavailable : RejectBadGateway);
-        }
-        finally
-        {
-            session.TryClose();
-            _sessions.TryRemove(new KeyValuePair<AddressKey, SrtSession>(key, session));
+            if (!session.IsClosed)
+            {
+                Reject(conclusion, session.Client, e is NoOriginAvailableException or RegistryUnavailableException ? RejectUnavailable : RejectBadGateway);
+            }
+
+            Close(key, session, "handshake failed");
         }
     }
 
     /// <summary>Sends a handshake to the origin until it answers with the expected type (three tries).</summary>
-    private static async Task<byte[]> ExchangeAsync(Socket socket, byte[] request, uint expectedType)
+    private async Task<byte[]> ExchangeAsync(SrtSession session, byte[] request, uint expectedType)
     {
-        var buffer = new byte[MaxDatagramSize];
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            socket.Send(request);
-            using var timeout = new CancellationTokenSource(OriginStepTimeout);
-            try
+            Engine.ForwardToOrigin(session, request, _time.GetTimestamp());
+            while (await session.NextHandshakeAsync(OriginStepTimeout, _time) is { } answer)
             {
-                while (true)
+                if (!SrtHandshake.TryParse(answer, out var parsed))
                 {
-                    var length = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-                    if (SrtHandshake.TryParse(buffer.AsSpan(0, length), out var answer))
-                    {
-                        if (answer.Type == expectedType)
-                        {
-                            return buffer[..length];
-                        }
+                    continue;
+                }
 
-                        if (answer.Type >= 1000 && answer.Type < 3000)
-                        {
-                            throw new InvalidOperationException($"origin rejected the handshake ({answer.Type})");
-                        }
-                    }
+                if (parsed.Type == expectedType)
+                {
+                    return answer;
+                }
+
+                if (parsed.Type is >= 1000 and < 3000)
+                {
+                    throw new InvalidOperationException($"origin rejected the handshake ({parsed.Type})");
                 }
             }
-            catch (OperationCanceledException)
+
+            if (session.IsClosed)
             {
+                break;
             }
         }
 
         throw new TimeoutException("origin did not answer the SRT handshake");
     }
 
-    private async Task OriginLoopAsync(SrtSession session, Socket socket)
+    private void Close(AddressKey key, SrtSession session, string reason)
     {
-        var buffer = new byte[MaxDatagramSize];
-        while (!session.IsClosed)
+        if (!session.TryClose())
         {
-            int length;
-            try
-            {
-                length = await socket.ReceiveAsync(buffer, SocketFlags.None);
-            }
-            catch (SocketException e) when (!session.IsClosed && e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
-            {
-                continue;
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            session.Touch(_time.GetTimestamp());
-            try
-            {
-                _socket.SendTo(buffer.AsSpan(0, length), SocketFlags.None, session.Client);
-            }
-            catch (SocketException)
-            {
-                Interlocked.Increment(ref Dropped);
-                continue;
-            }
-
-            session.PacketsToClient++;
+            return;
         }
+
+        _sessions.TryRemove(new KeyValuePair<AddressKey, SrtSession>(key, session));
+        _engine?.Detach(session);
+        Counters.AddClosed(session);
+        LogClosed(session.ToString(), reason, session.PacketsToOrigin, session.PacketsToClient);
     }
 
     /// <summary>Ends sessions with no datagram either way for the idle timeout (SRT sends keepalives every second).</summary>
-    private async Task SweepLoopAsync(CancellationToken cancellationToken)
+    Task IUdpRelayHandler.SweepAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
-        try
+        foreach (var (key, session) in _sessions)
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            if (_time.GetElapsedTime(session.LastActivity) > _options.SrtIdleTimeout)
             {
-                foreach (var (key, session) in _sessions)
-                {
-                    if (_time.GetElapsedTime(session.LastActivity) > _options.RtcIdleTimeout && session.TryClose())
-                    {
-                        _sessions.TryRemove(new KeyValuePair<AddressKey, SrtSession>(key, session));
-                        LogIdle(session.ToString(), session.PacketsToOrigin, session.PacketsToClient);
-                    }
-                }
+                Close(key, session, "idle");
             }
         }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
-    public override void Dispose()
-    {
-        _socket.Dispose();
-        base.Dispose();
+        return Task.CompletedTask;
     }
-
-    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "SRT listening on udp {EndPoint}")]
-    private partial void LogListening(IPEndPoint endPoint);
 
     [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "SRT {Session}: relaying through origin {Origin}")]
     private partial void LogEstablished(string session, string origin);
@@ -349,6 +319,6 @@ internal sealed partial class SrtRelay : BackgroundService
     [LoggerMessage(EventId = 702, Level = LogLevel.Warning, Message = "SRT {Session}: refused: {Reason}")]
     private partial void LogFailed(string session, string reason);
 
-    [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "SRT {Session}: ended (idle), {ToOrigin} datagrams to origin, {ToClient} to caller")]
-    private partial void LogIdle(string session, long toOrigin, long toClient);
+    [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "SRT {Session}: ended ({Reason}), {ToOrigin} datagrams to origin, {ToClient} to caller")]
+    private partial void LogClosed(string session, string reason, long toOrigin, long toClient);
 }

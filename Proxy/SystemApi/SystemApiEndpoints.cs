@@ -2,8 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
+using SrsProxy.Http;
 using SrsProxy.Registry;
+using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.SystemApi;
@@ -19,7 +20,7 @@ internal static partial class SystemApiEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/api/v1/srs/register", RegisterAsync);
-        endpoints.MapGet("/api/v1/versions", (HttpContext context) => WriteJsonAsync(context, VersionAnswer.Current, ProxyJsonContext.Default.VersionAnswer));
+        endpoints.MapGet("/api/v1/versions", (HttpContext context) => JsonAnswer.WriteVersionAsync(context));
         endpoints.MapGet("/api/v1/origins", OriginsAsync);
         endpoints.MapGet("/api/v1/streams", StreamsAsync);
         endpoints.MapGet("/api/v1/sessions", SessionsAsync);
@@ -78,7 +79,7 @@ internal static partial class SystemApiEndpoints
             LogRegistered(logger, origin.Id, origin.Ip, string.Join(' ', origin.Api), string.Join(' ', origin.Rtc));
         }
 
-        await WriteJsonAsync(context, new RegisterAnswer(0, VersionAnswer.Current.Pid), ProxyJsonContext.Default.RegisterAnswer);
+        await JsonAnswer.WriteAsync(context, new RegisterAnswer(0, VersionAnswer.Current.Pid), SystemApiJsonContext.Default.RegisterAnswer);
     }
 
     private static async Task OriginsAsync(HttpContext context, IProxyRegistry registry, TimeProvider time)
@@ -102,13 +103,13 @@ internal static partial class SystemApiEndpoints
                 ["srt"] = o.Origin.Srt.Select(e => e.ToString()).ToArray(),
                 ["rtc"] = o.Origin.Rtc.Select(e => e.ToString()).ToArray(),
             })).ToList();
-        await WriteJsonAsync(context, new OriginsAnswer(0, views), ProxyJsonContext.Default.OriginsAnswer);
+        await JsonAnswer.WriteAsync(context, new OriginsAnswer(0, views), SystemApiJsonContext.Default.OriginsAnswer);
     }
 
     private static async Task StreamsAsync(HttpContext context, IProxyRegistry registry)
     {
         var streams = await registry.GetStreamsAsync(context.RequestAborted);
-        await WriteJsonAsync(context, new StreamsAnswer(0, streams), ProxyJsonContext.Default.StreamsAnswer);
+        await JsonAnswer.WriteAsync(context, new StreamsAnswer(0, streams), SystemApiJsonContext.Default.StreamsAnswer);
     }
 
     private static Task SessionsAsync(HttpContext context, RtcRelay relay, TimeProvider time)
@@ -122,10 +123,10 @@ internal static partial class SystemApiEndpoints
             s.MediaAddress is { } media ? AddressText.Of(media) : null,
             Math.Round(time.GetElapsedTime(s.LastActivity).TotalSeconds, 1),
             Volatile.Read(ref s.PacketsToOrigin),
-            Volatile.Read(ref s.PacketsToPlayer),
+            Volatile.Read(ref s.PacketsToClient),
             Volatile.Read(ref s.BytesToOrigin),
-            Volatile.Read(ref s.BytesToPlayer))).ToList();
-        return WriteJsonAsync(context, new SessionsAnswer(0, views), ProxyJsonContext.Default.SessionsAnswer);
+            Volatile.Read(ref s.BytesToClient))).ToList();
+        return JsonAnswer.WriteAsync(context, new SessionsAnswer(0, views), SystemApiJsonContext.Default.SessionsAnswer);
     }
 
     private static bool HasToken(HttpRequest request, string token)
@@ -138,12 +139,6 @@ internal static partial class SystemApiEndpoints
         }
 
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
-    }
-
-    internal static Task WriteJsonAsync<T>(HttpContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
-    {
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(value, type), context.RequestAborted);
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Origin {OriginId} at {Ip} registered (api {Api}, rtc {Rtc})")]

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
 using SrsProxy.Streams;
 
 namespace SrsProxy.Registry.Redis;
@@ -172,10 +171,10 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
     private async Task<List<RtcSessionRecord>> ListSessionsAsync() =>
         (await _store.ListSessionsAsync()).Select(Deserialize).OfType<RtcSessionRecord>().ToList();
 
-    private static string Serialize(RtcSessionRecord session) => JsonSerializer.Serialize(session, ProxyJsonContext.Default.RtcSessionRecord);
+    private static string Serialize(RtcSessionRecord session) => JsonSerializer.Serialize(session, RegistryJsonContext.Default.RtcSessionRecord);
 
     private static RtcSessionRecord? Deserialize(string? json) =>
-        json is null ? null : JsonSerializer.Deserialize(json, ProxyJsonContext.Default.RtcSessionRecord);
+        json is null ? null : JsonSerializer.Deserialize(json, RegistryJsonContext.Default.RtcSessionRecord);
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Lost {Store}: {Reason}; relaying sessions carry on, new signalling gets 503 until it returns")]
     private partial void LogLost(string store, string reason);

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using SrsProxy.Registry;
+using SrsProxy.Udp;
 
 namespace SrsProxy.WebRtc.Relay;
 
@@ -13,9 +13,9 @@ namespace SrsProxy.WebRtc.Relay;
 /// interface), so the session knows up to <see cref="MaxPlayerAddresses"/> of them: a STUN response from the
 /// origin goes back to the address that sent the request, as if the origin had answered it directly, and
 /// everything else goes to the media address, the one the player nominated or last sent media from.
-/// The public socket's receive loop writes the player side; the session's own loop reads it.
+/// The public socket's receive loop writes the player side; the thread that reads the origin socket reads it.
 /// </summary>
-internal sealed class RtcSession
+internal sealed class RtcSession : UdpSession
 {
     /// <summary>Player addresses remembered per session; the oldest is forgotten past it.</summary>
     internal const int MaxPlayerAddresses = 4;
@@ -33,15 +33,13 @@ internal sealed class RtcSession
     private int _nextAddress;
     private int _nextTransaction;
     private int _mediaSlot = -1;
-    private int _closed;
-    private long _lastActivity;
 
     public RtcSession(RtcSessionRecord record, IPEndPoint originEndPoint, long now)
+        : base(now)
     {
         _record = record;
         _icePassword = Encoding.UTF8.GetBytes(record.IcePassword);
         OriginEndPoint = originEndPoint;
-        _lastActivity = now;
     }
 
     public string Id => _record.Id;
@@ -53,36 +51,11 @@ internal sealed class RtcSession
     /// <summary>The origin's ICE password: a STUN request from a new player address must be signed with it.</summary>
     public ReadOnlySpan<byte> IcePassword => _icePassword;
 
-    /// <summary>Connected to the origin once the first STUN request from the player arrived; null before.</summary>
-    public Socket? OriginSocket { get; set; }
-
-    /// <summary>The pump that reads <see cref="OriginSocket"/> (Linux engine), and the session's tag in its epoll set (0: none).</summary>
-    public OriginPump? Pump { get; set; }
-
-    public ulong PumpTag;
-
     /// <summary>Where the origin's media goes; null until the player's first STUN request.</summary>
     public SocketAddress? MediaAddress => _mediaAddress;
 
-    public bool IsClosed => Volatile.Read(ref _closed) != 0;
-
     /// <summary>True once a player address joined: the session relays, or did, through this instance.</summary>
     public bool IsBound => Volatile.Read(ref _mediaSlot) >= 0;
-
-    /// <summary>Stopwatch timestamp of the last datagram either way (or of creation).</summary>
-    public long LastActivity => Volatile.Read(ref _lastActivity);
-
-    /// <summary>Datagrams and bytes player to origin; written only by the public socket's receive loop.</summary>
-    public long PacketsToOrigin;
-
-    public long BytesToOrigin;
-
-    /// <summary>Datagrams and bytes origin to player; written only by this session's receive loop.</summary>
-    public long PacketsToPlayer;
-
-    public long BytesToPlayer;
-
-    public void Touch(long now) => Volatile.Write(ref _lastActivity, now);
 
     /// <summary>The slot of a known player address, or -1.</summary>
     public int SlotOf(AddressKey key)
@@ -150,12 +123,21 @@ internal sealed class RtcSession
     /// <summary>Notes which player address sent a STUN request, so its response can find the way back.</summary>
     public void RememberTransaction(ReadOnlySpan<byte> transactionId, int slot)
     {
-        var index = _nextTransaction;
-        _nextTransaction = (index + 1) % TransactionSlots;
-        _transactions[index] = new Transaction(
+        var transaction = new Transaction(
             BinaryPrimitives.ReadUInt64LittleEndian(transactionId),
             BinaryPrimitives.ReadUInt32LittleEndian(transactionId[8..]),
             slot);
+
+        // The receive loop writes a slot while the thread reading the origin socket may read it: a slot is
+        // 16 bytes, written in more than one store, so without the lock a reader could see half of a new
+        // transaction and half of an old one, and send a response to the wrong address. The lock is the
+        // session's own and taken only for STUN (about one request a second per player), never for media.
+        lock (_transactions)
+        {
+            var index = _nextTransaction;
+            _nextTransaction = (index + 1) % TransactionSlots;
+            _transactions[index] = transaction;
+        }
     }
 
     /// <summary>The address a STUN response goes to: the requester's, else the media address.</summary>
@@ -163,22 +145,27 @@ internal sealed class RtcSession
     {
         var high = BinaryPrimitives.ReadUInt64LittleEndian(transactionId);
         var low = BinaryPrimitives.ReadUInt32LittleEndian(transactionId[8..]);
-        foreach (var transaction in _transactions)
+        var slot = -1;
+        lock (_transactions)
         {
-            if (transaction.High == high && transaction.Low == low)
+            foreach (var transaction in _transactions)
             {
-                return _addresses[transaction.Slot] ?? _mediaAddress;
+                if (transaction.High == high && transaction.Low == low)
+                {
+                    slot = transaction.Slot;
+                    break;
+                }
             }
         }
 
-        return _mediaAddress;
+        return slot >= 0 ? _addresses[slot] ?? _mediaAddress : _mediaAddress;
     }
 
     /// <summary>
     /// Where a datagram from the origin goes: a STUN response to the address that sent the request, anything
     /// else to the media address. Null before any player address joined.
     /// </summary>
-    public SocketAddress? DestinationOf(ReadOnlySpan<byte> datagram) =>
+    public override SocketAddress? DestinationOf(ReadOnlySpan<byte> datagram) =>
         StunMessage.IsResponse(datagram) ? AddressForResponse(datagram.Slice(8, StunMessage.TransactionIdLength)) : _mediaAddress;
 
     /// <summary>After an ICE restart the username and password change; the relay re-indexes the username.</summary>
@@ -187,9 +174,6 @@ internal sealed class RtcSession
         _icePassword = Encoding.UTF8.GetBytes(record.IcePassword);
         _record = record;
     }
-
-    /// <summary>Marks the session closed; true only for the first caller.</summary>
-    public bool TryClose() => Interlocked.Exchange(ref _closed, 1) == 0;
 
     /// <summary>A STUN transaction id (96 bits) and the slot of the address that sent it.</summary>
     private readonly record struct Transaction(ulong High, uint Low, int Slot);

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
+using SrsProxy.Http;
 
 namespace SrsProxy.WebRtc.Signalling;
 

@@ -1,4 +1,4 @@
-using SrsProxy.Hosting;
+using SrsProxy.Http;
 
 namespace SrsProxy.WebRtc.Signalling;
 
@@ -8,7 +8,7 @@ internal static class WebRtcEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/v1/versions", (HttpContext context) =>
-            SystemApi.SystemApiEndpoints.WriteJsonAsync(context, VersionAnswer.Current, ProxyJsonContext.Default.VersionAnswer));
+            JsonAnswer.WriteVersionAsync(context));
 
         // WHEP plays, WHIP publishes; the stream is ?app=&stream= or the rest of the path.
         endpoints.MapPost("/rtc/v1/whep/{**stream}", (HttpContext context, WebRtcSignalling signalling, string? stream) =>

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
+using SrsProxy.Http;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
 using SrsProxy.WebRtc.Relay;

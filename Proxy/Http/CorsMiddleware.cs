@@ -1,5 +1,5 @@
 
-namespace SrsProxy.Hosting;
+namespace SrsProxy.Http;
 
 /// <summary>
 /// CORS for browser players on other origins (WHIP section 4.7, WHEP likewise): every answer allows any

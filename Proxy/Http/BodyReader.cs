@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace SrsProxy.Hosting;
+namespace SrsProxy.Http;
 
 /// <summary>Reads a request body as text up to a cap, without trusting Content-Length.</summary>
 internal static class BodyReader

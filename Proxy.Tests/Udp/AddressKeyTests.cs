@@ -1,7 +1,7 @@
 using System.Net;
-using SrsProxy.WebRtc.Relay;
+using SrsProxy.Udp;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.Udp;
 
 public class AddressKeyTests
 {
@@ -22,16 +22,4 @@ public class AddressKeyTests
     [InlineData("::ffff:127.0.0.1", 5000, "::ffff:127.0.0.2", 5000)]
     [InlineData("2001:db8::1", 5000, "2001:db9::1", 5000)]
     public void From_DifferentAddress_Differs(string a, int portA, string b, int portB) => Assert.NotEqual(Key(a, portA), Key(b, portB));
-
-    [Theory]
-    [InlineData(0, "Stun")]
-    [InlineData(3, "Stun")]
-    [InlineData(20, "Dtls")]
-    [InlineData(63, "Dtls")]
-    [InlineData(128, "Rtp")]
-    [InlineData(191, "Rtp")]
-    [InlineData(4, "Unknown")]
-    [InlineData(64, "Unknown")]
-    [InlineData(255, "Unknown")]
-    public void DatagramClass_FirstByte_FollowsRfc7983(byte first, string kind) => Assert.Equal(Enum.Parse<DatagramKind>(kind), DatagramClass.Of(first));
 }

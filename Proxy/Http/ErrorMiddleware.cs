@@ -1,6 +1,6 @@
 using SrsProxy.Registry;
 
-namespace SrsProxy.Hosting;
+namespace SrsProxy.Http;
 
 /// <summary>
 /// The last word on failures in any handler: a shared registry that cannot be reached is a 503 with

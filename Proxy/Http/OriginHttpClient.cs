@@ -1,4 +1,4 @@
-namespace SrsProxy.Hosting;
+namespace SrsProxy.Http;
 
 /// <summary>
 /// The HTTP client the proxy talks to origins with: pooled connections refreshed every two minutes (origins

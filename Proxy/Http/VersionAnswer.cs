@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace SrsProxy.Hosting;
+namespace SrsProxy.Http;
 
 /// <summary><c>GET /api/v1/versions</c>, on every HTTP listener.</summary>
 internal sealed record VersionAnswer(

@@ -1,20 +1,20 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using static SrsProxy.WebRtc.Relay.LinuxUdp;
+using static SrsProxy.Udp.LinuxUdp;
 
-namespace SrsProxy.WebRtc.Relay;
+namespace SrsProxy.Udp;
 
 /// <summary>
-/// The origin-to-player half of the relay on Linux: one thread with its own epoll set of session sockets.
-/// Each wake-up reads every readable session socket with <c>recvmmsg</c> into one batch, then sends the
-/// batch to the players through the public socket with <c>sendmmsg</c>. An origin sends a stream's packet
-/// to all its players at once, so a burst to N players costs a few system calls instead of 2N, and the
-/// last player of the burst waits less.
+/// The origin-to-client half of a <see cref="UdpRelayEngine"/> on Linux: one thread with its own epoll set
+/// of session sockets. Each wake-up reads every readable session socket with <c>recvmmsg</c> into one batch,
+/// then sends the batch to the clients through the public socket with <c>sendmmsg</c>. An origin sends a
+/// stream's packet to all its players at once, so a burst to N players costs a few system calls instead of
+/// 2N, and the last player of the burst waits less.
 /// A session socket needs no receive buffer, task or state machine of its own while idle: the pump's
 /// buffers serve them all. Nothing is allocated per datagram.
 /// </summary>
-internal sealed unsafe class OriginPump : IDisposable
+internal sealed unsafe class UdpPump : IDisposable
 {
     /// <summary>Datagrams sent per <c>sendmmsg</c>.</summary>
     internal const int BatchSize = 64;
@@ -32,11 +32,12 @@ internal sealed unsafe class OriginPump : IDisposable
     private readonly int _epoll;
     private readonly int _wake;
     private readonly Socket _public;
-    private readonly RelayCounters _counters;
+    private readonly UdpCounters _counters;
+    private readonly int _maxDatagramSize;
     private readonly TimeProvider _time;
     private readonly Action<Exception> _failed;
-    private readonly ConcurrentDictionary<ulong, RtcSession> _sessions = new();
-    private readonly RtcSession?[] _senders = new RtcSession?[BatchSize];
+    private readonly ConcurrentDictionary<ulong, UdpSession> _sessions = new();
+    private readonly UdpSession?[] _senders = new UdpSession?[BatchSize];
     private readonly MMsgHdr* _messages;
     private readonly IoVec* _iov;
     private readonly byte* _names;
@@ -46,9 +47,10 @@ internal sealed unsafe class OriginPump : IDisposable
     private volatile bool _stopping;
     private int _disposed;
 
-    public OriginPump(int index, Socket publicSocket, RelayCounters counters, TimeProvider time, Action<Exception> failed)
+    public UdpPump(string name, Socket publicSocket, int maxDatagramSize, UdpCounters counters, TimeProvider time, Action<Exception> failed)
     {
         _public = publicSocket;
+        _maxDatagramSize = maxDatagramSize;
         _counters = counters;
         _time = time;
         _failed = failed;
@@ -64,21 +66,21 @@ internal sealed unsafe class OriginPump : IDisposable
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(MMsgHdr)));
         _iov = (IoVec*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(IoVec)));
         _names = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SocketAddressCapacity));
-        _buffers = (byte*)NativeMemory.Alloc((nuint)(BatchSize * RtcRelay.MaxDatagramSize));
+        _buffers = (byte*)NativeMemory.Alloc((nuint)(BatchSize * _maxDatagramSize));
         _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EpollEventSize));
         for (var k = 0; k < BatchSize; k++)
         {
-            _iov[k].Base = _buffers + (k * RtcRelay.MaxDatagramSize);
+            _iov[k].Base = _buffers + (k * _maxDatagramSize);
             _messages[k].Header.Iov = &_iov[k];
             _messages[k].Header.IovLength = 1;
         }
 
-        _thread = new Thread(Run) { IsBackground = true, Name = $"rtc-pump-{index}" };
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
 
     /// <summary>Starts reading the session's origin socket. False if the socket is already closed.</summary>
-    public bool Add(RtcSession session, Socket socket)
+    public bool Add(UdpSession session, Socket socket)
     {
         var tag = (ulong)Interlocked.Increment(ref s_nextTag);
         _sessions[tag] = session;
@@ -101,7 +103,7 @@ internal sealed unsafe class OriginPump : IDisposable
     }
 
     /// <summary>Stops reading the session's socket; call before disposing it. Safe to call twice.</summary>
-    public void Remove(RtcSession session, Socket socket)
+    public void Remove(UdpSession session, Socket socket)
     {
         var tag = Interlocked.Exchange(ref session.PumpTag, 0);
         if (tag == 0)
@@ -195,7 +197,7 @@ internal sealed unsafe class OriginPump : IDisposable
     }
 
     /// <summary>Reads what the session's socket holds into the batch from slot <paramref name="count"/> on.</summary>
-    private int Receive(RtcSession session, int count, long now)
+    private int Receive(UdpSession session, int count, long now)
     {
         var socket = session.OriginSocket;
         if (socket is null)
@@ -221,7 +223,7 @@ internal sealed unsafe class OriginPump : IDisposable
                 _messages[k].Header.Name = null;
                 _messages[k].Header.NameLength = 0;
                 _messages[k].Header.Flags = 0;
-                _iov[k].Length = RtcRelay.MaxDatagramSize;
+                _iov[k].Length = (nuint)_maxDatagramSize;
             }
 
             var received = RecvMmsg((int)handle.DangerousGetHandle(), _messages + count, PerSocket, MsgDontWait, null);
@@ -247,8 +249,8 @@ internal sealed unsafe class OriginPump : IDisposable
                 }
 
                 var length = (int)_messages[k].Length;
-                var player = session.DestinationOf(new ReadOnlySpan<byte>(_iov[k].Base, length));
-                if (player is null)
+                var client = session.DestinationOf(new ReadOnlySpan<byte>(_iov[k].Base, length));
+                if (client is null)
                 {
                     continue;
                 }
@@ -262,8 +264,8 @@ internal sealed unsafe class OriginPump : IDisposable
                 }
 
                 var name = _names + (kept * SocketAddressCapacity);
-                var size = player.Size;
-                player.Buffer.Span[..size].CopyTo(new Span<byte>(name, size));
+                var size = client.Size;
+                client.Buffer.Span[..size].CopyTo(new Span<byte>(name, size));
                 _messages[kept].Header.Name = name;
                 _messages[kept].Header.NameLength = (uint)size;
                 _iov[kept].Length = (nuint)length;
@@ -279,7 +281,7 @@ internal sealed unsafe class OriginPump : IDisposable
         }
     }
 
-    /// <summary>Sends slots 0 to <paramref name="count"/> to their players; a datagram the kernel refuses is counted.</summary>
+    /// <summary>Sends slots 0 to <paramref name="count"/> to their clients; a datagram the kernel refuses is counted.</summary>
     private void Flush(int publicFd, int count)
     {
         var start = 0;
@@ -291,8 +293,8 @@ internal sealed unsafe class OriginPump : IDisposable
                 for (var k = start; k < start + sent; k++)
                 {
                     var session = _senders[k]!;
-                    session.PacketsToPlayer++;
-                    session.BytesToPlayer += (long)_iov[k].Length;
+                    session.PacketsToClient++;
+                    session.BytesToClient += (long)_iov[k].Length;
                 }
 
                 start += sent;

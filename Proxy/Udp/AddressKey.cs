@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SrsProxy.WebRtc.Relay;
+namespace SrsProxy.Udp;
 
 /// <summary>
 /// A player's transport address as a small value, read straight from the raw <see cref="SocketAddress"/>

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace SrsProxy.WebRtc.Relay;
+namespace SrsProxy.Udp;
 
 /// <summary>Formats a raw socket address as <c>ip:port</c> for logs and the API; never on the per-datagram path.</summary>
 internal static class AddressText

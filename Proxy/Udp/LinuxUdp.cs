@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SrsProxy.WebRtc.Relay;
+namespace SrsProxy.Udp;
 
 /// <summary>
 /// The Linux system calls of the batched relay engine: epoll, eventfd, and <c>recvmmsg</c>/<c>sendmmsg</c>,

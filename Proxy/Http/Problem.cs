@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace SrsProxy.Hosting;
+namespace SrsProxy.Http;
 
 /// <summary>
 /// Error answers as RFC 9457 problem details: a status, a short title and the reason, never a stack trace.
@@ -28,12 +28,6 @@ internal static class Problem
             Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
             status,
             detail);
-        return response.WriteAsync(JsonSerializer.Serialize(body, ProxyJsonContext.Default.ProblemDetails));
+        return response.WriteAsync(JsonSerializer.Serialize(body, HttpJsonContext.Default.ProblemDetails));
     }
 }
-
-internal sealed record ProblemDetails(
-    [property: System.Text.Json.Serialization.JsonPropertyName("type")] string Type,
-    [property: System.Text.Json.Serialization.JsonPropertyName("title")] string Title,
-    [property: System.Text.Json.Serialization.JsonPropertyName("status")] int Status,
-    [property: System.Text.Json.Serialization.JsonPropertyName("detail")] string Detail);
