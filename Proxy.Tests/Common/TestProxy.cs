@@ -17,10 +17,11 @@ internal sealed class TestProxy : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestProxy(WebApplication app, ProxyOptions options)
+    private TestProxy(WebApplication app, ProxyOptions options, PlayerAddressLog players)
     {
         _app = app;
         Options = options;
+        Players = players;
         var listeners = app.Services.GetRequiredService<Listeners>();
         HttpApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpApi).Port}/");
         SystemApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.SystemApi).Port}/");
@@ -54,6 +55,9 @@ internal sealed class TestProxy : IAsyncDisposable
 
     public IPEndPoint RelayEndPoint => Relay.LocalEndPoint;
 
+    /// <summary>Every player address this proxy's relay bound (the relay's own log of them).</summary>
+    public PlayerAddressLog Players { get; }
+
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public Uri RegisterUrl => new(SystemApi, "api/v1/srs/register");
@@ -72,13 +76,16 @@ internal sealed class TestProxy : IAsyncDisposable
             OriginTimeout = TimeSpan.FromSeconds(5),
         };
         options = configure?.Invoke(options) ?? options;
+        var players = new PlayerAddressLog();
         var app = ProxyApp.Build(options, b =>
         {
             b.Logging.SetMinimumLevel(LogLevel.Warning);
+            b.Logging.AddProvider(players);
+            b.Logging.AddFilter<PlayerAddressLog>(PlayerAddressLog.Category, LogLevel.Information);
             builder?.Invoke(b);
         });
         await app.StartAsync();
-        return new TestProxy(app, options);
+        return new TestProxy(app, options, players);
     }
 
     public async Task<JsonElement> GetJsonAsync(string path)
