@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using SrsProxy.Srt;
+using SrsProxy.Streams;
 
 namespace SrsProxy.Tests.Srt;
 

@@ -51,8 +51,6 @@ internal sealed class ProfileBuilder
 
     public int ValueCount => _profile.SampleType.Count;
 
-    public int SampleCount => _samples.Count;
-
     public DateTimeOffset Time
     {
         set => _profile.TimeNanos = (value.UtcTicks - DateTime.UnixEpoch.Ticks) * 100;

@@ -26,39 +26,22 @@ internal sealed partial class RtmpSession : IAsyncDisposable
     /// <summary>Most bytes of unfinished media messages per connection.</summary>
     private const int MaxMediaBuffered = 32 * 1024 * 1024;
 
-    private readonly Socket _client;
     private readonly IProxyRegistry _registry;
     private readonly RtmpLimits _limits;
     private readonly ILogger _logger;
-    private readonly Stream _clientStream;
-    private readonly Stream _clientOut;
-    private readonly RtmpChunkReader _clientReader;
-    private readonly RtmpChunkWriter _clientWriter;
-    private Socket? _origin;
-    private Stream? _originStream;
-    private Stream? _originOut;
-    private RtmpChunkReader? _originReader;
-    private RtmpChunkWriter? _originWriter;
+    private readonly RtmpHop _client;
+    private RtmpHop? _origin;
     private uint _originStreamId;
-    private long _clientAckWindow;
-    private long _clientAcked;
-    private long _originAckWindow;
-    private long _originAcked;
 
     public RtmpSession(Socket client, IProxyRegistry registry, RtmpLimits limits, ILogger logger)
     {
-        _client = client;
         _registry = registry;
         _limits = limits;
         _logger = logger;
-        // One buffer per direction: a BufferedStream cannot write while it holds unread input.
-        _clientStream = new BufferedStream(new NetworkStream(client, ownsSocket: false), 64 * 1024);
-        _clientOut = new BufferedStream(new NetworkStream(client, ownsSocket: false), 64 * 1024);
-        _clientReader = new RtmpChunkReader(_clientStream);
-        _clientWriter = new RtmpChunkWriter(_clientOut);
+        _client = new RtmpHop(client);
     }
 
-    public string Remote => _client.RemoteEndPoint?.ToString() ?? "?";
+    public string Remote => _client.Socket.RemoteEndPoint?.ToString() ?? "?";
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -66,7 +49,7 @@ internal sealed partial class RtmpSession : IAsyncDisposable
         using (var setup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             setup.CancelAfter(_limits.HandshakeTimeout);
-            await RtmpHandshake.AcceptAsync(_clientStream, _clientOut, setup.Token);
+            await RtmpHandshake.AcceptAsync(_client.Input, _client.Output, setup.Token);
             setup.CancelAfter(_limits.CommandTimeout);
             request = await ReadRequestAsync(setup.Token);
         }
@@ -78,7 +61,7 @@ internal sealed partial class RtmpSession : IAsyncDisposable
         }
         catch (Exception e) when (e is NoOriginAvailableException or RegistryUnavailableException)
         {
-            await SendStatusAsync(_clientWriter, ClientStreamId, "error", request.IsPublish ? "NetStream.Publish.BadName" : "NetStream.Play.StreamNotFound", e.Message, cancellationToken);
+            await RtmpControl.SendStatusAsync(_client.Writer, ClientStreamId, "error", request.IsPublish ? "NetStream.Publish.BadName" : "NetStream.Play.StreamNotFound", e.Message, cancellationToken);
             throw new RtmpProtocolException(e.Message);
         }
 
@@ -92,16 +75,17 @@ internal sealed partial class RtmpSession : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException or RtmpProtocolException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 var reason = $"origin {origin.Id} failed: {(e is OperationCanceledException ? "timed out" : e.Message)}";
-                await SendStatusAsync(_clientWriter, ClientStreamId, "error", request.IsPublish ? "NetStream.Publish.Rejected" : "NetStream.Play.Failed", reason, cancellationToken);
+                await RtmpControl.SendStatusAsync(_client.Writer, ClientStreamId, "error", request.IsPublish ? "NetStream.Publish.Rejected" : "NetStream.Play.Failed", reason, cancellationToken);
                 throw new RtmpProtocolException(reason);
             }
         }
 
         LogRelaying(Remote, request.IsPublish ? "publish" : "play", request.Stream.Key, origin.Id);
-        _clientReader.MaxMessageSize = MaxMediaMessage;
-        _clientReader.MaxBufferedBytes = MaxMediaBuffered;
-        _originReader!.MaxMessageSize = MaxMediaMessage;
-        _originReader.MaxBufferedBytes = MaxMediaBuffered;
+        foreach (var hop in new[] { _client, _origin! })
+        {
+            hop.Reader.MaxMessageSize = MaxMediaMessage;
+            hop.Reader.MaxBufferedBytes = MaxMediaBuffered;
+        }
 
         // Either side ending ends both.
         using var relay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -109,8 +93,8 @@ internal sealed partial class RtmpSession : IAsyncDisposable
         var down = PumpOriginToClientAsync(relay.Token);
         var first = await Task.WhenAny(up, down);
         await relay.CancelAsync();
-        Shutdown(_client);
-        Shutdown(_origin);
+        _client.Shutdown();
+        _origin?.Shutdown();
         await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await first;
     }
@@ -121,8 +105,8 @@ internal sealed partial class RtmpSession : IAsyncDisposable
         Dictionary<string, object?>? connect = null;
         while (true)
         {
-            var message = await _clientReader.ReadAsync(cancellationToken) ?? throw new RtmpProtocolException("client left before publish or play");
-            if (await HandleControlAsync(message, fromClient: true, cancellationToken))
+            var message = await _client.Reader.ReadAsync(cancellationToken) ?? throw new RtmpProtocolException("client left before publish or play");
+            if (await HandleControlAsync(message, _client, cancellationToken))
             {
                 continue;
             }
@@ -151,10 +135,10 @@ internal sealed partial class RtmpSession : IAsyncDisposable
                     await AcceptConnectAsync(transaction, cancellationToken);
                     break;
                 case "createStream":
-                    await SendCommandAsync(_clientWriter, 0, cancellationToken, "_result", transaction, null, (double)ClientStreamId);
+                    await RtmpControl.SendCommandAsync(_client.Writer, 0, cancellationToken, "_result", transaction, null, (double)ClientStreamId);
                     break;
                 case "releaseStream" or "FCPublish" or "FCSubscribe":
-                    await SendCommandAsync(_clientWriter, 0, cancellationToken, "_result", transaction, null, null);
+                    await RtmpControl.SendCommandAsync(_client.Writer, 0, cancellationToken, "_result", transaction, null, null);
                     break;
                 case "publish" or "play":
                     if (connect is null)
@@ -167,7 +151,7 @@ internal sealed partial class RtmpSession : IAsyncDisposable
                         throw new RtmpProtocolException($"{name} without a stream name");
                     }
 
-                    var stream = StreamOf(connect, streamName) ?? throw new RtmpProtocolException($"no stream in tcUrl/app/name '{streamName}'");
+                    var stream = RtmpStreamName.Of(connect.GetValueOrDefault("app") as string ?? "", connect.GetValueOrDefault("tcUrl") as string ?? "", streamName) ?? throw new RtmpProtocolException($"no stream in tcUrl/app/name '{streamName}'");
                     return new Request(name == "publish", stream, connect, message.Payload.ToArray(), message.TypeId);
                 default:
                     // _checkbw, getStreamLength and the like: nothing the proxy must answer.
@@ -178,13 +162,13 @@ internal sealed partial class RtmpSession : IAsyncDisposable
 
     private async Task AcceptConnectAsync(double transaction, CancellationToken cancellationToken)
     {
-        await SendControlAsync(_clientWriter, RtmpMessage.WindowAckSize, AckWindow, cancellationToken);
+        await RtmpControl.SendAsync(_client.Writer, RtmpMessage.WindowAckSize, AckWindow, cancellationToken);
         var bandwidth = new byte[5];
         BinaryPrimitives.WriteInt32BigEndian(bandwidth, AckWindow);
         bandwidth[4] = 2;
-        await _clientWriter.WriteAsync(RtmpMessage.SetPeerBandwidth, 0, 0, bandwidth, cancellationToken);
-        await _clientWriter.SetChunkSizeAsync(RtmpChunkWriter.OutgoingChunkSize, cancellationToken);
-        await SendCommandAsync(_clientWriter, 0, cancellationToken, "_result", transaction,
+        await _client.Writer.WriteAsync(RtmpMessage.SetPeerBandwidth, 0, 0, bandwidth, cancellationToken);
+        await _client.Writer.SetChunkSizeAsync(RtmpChunkWriter.OutgoingChunkSize, cancellationToken);
+        await RtmpControl.SendCommandAsync(_client.Writer, 0, cancellationToken, "_result", transaction,
             new Dictionary<string, object?> { ["fmsVer"] = "FMS/3,5,3,888", ["capabilities"] = 127.0, ["mode"] = 1.0 },
             new Dictionary<string, object?>
             {
@@ -199,23 +183,30 @@ internal sealed partial class RtmpSession : IAsyncDisposable
     private async Task ConnectOriginAsync(OriginServer origin, Request request, CancellationToken cancellationToken)
     {
         var endpoint = origin.Rtmp.FirstOrDefault() ?? throw new RtmpProtocolException($"origin {origin.Id} registered no rtmp endpoint");
-        _origin = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await _origin.ConnectAsync(origin.HostFor(endpoint).Trim('[', ']'), endpoint.Port, cancellationToken);
-        _originStream = new BufferedStream(new NetworkStream(_origin, ownsSocket: false), 64 * 1024);
-        _originOut = new BufferedStream(new NetworkStream(_origin, ownsSocket: false), 64 * 1024);
-        _originReader = new RtmpChunkReader(_originStream);
-        _originWriter = new RtmpChunkWriter(_originOut);
-        await RtmpHandshake.ConnectAsync(_originStream, _originOut, cancellationToken);
-        await _originWriter.SetChunkSizeAsync(RtmpChunkWriter.OutgoingChunkSize, cancellationToken);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(origin.HostFor(endpoint).Trim('[', ']'), endpoint.Port, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
 
-        await SendCommandAsync(_originWriter, 0, cancellationToken, "connect", 1.0, request.Connect);
+        // A hop's streams need a connected socket.
+        _origin = new RtmpHop(socket);
+        await RtmpHandshake.ConnectAsync(_origin.Input, _origin.Output, cancellationToken);
+        await _origin.Writer.SetChunkSizeAsync(RtmpChunkWriter.OutgoingChunkSize, cancellationToken);
+
+        await RtmpControl.SendCommandAsync(_origin.Writer, 0, cancellationToken, "connect", 1.0, request.Connect);
         await ExpectResultAsync(1.0, "connect", cancellationToken);
-        await SendCommandAsync(_originWriter, 0, cancellationToken, "createStream", 2.0, null);
+        await RtmpControl.SendCommandAsync(_origin.Writer, 0, cancellationToken, "createStream", 2.0, null);
         var created = await ExpectResultAsync(2.0, "createStream", cancellationToken);
         _originStreamId = created.Count > 3 && created[3] is double id ? (uint)id : throw new RtmpProtocolException("origin's createStream gave no stream id");
 
         // The client's own publish/play command, on the origin's stream id.
-        await _originWriter.WriteAsync(request.CommandType, 0, _originStreamId, request.CommandPayload, cancellationToken);
+        await _origin.Writer.WriteAsync(request.CommandType, 0, _originStreamId, request.CommandPayload, cancellationToken);
         if (request.IsPublish)
         {
             await ExpectStatusAsync("NetStream.Publish.Start", cancellationToken);
@@ -226,8 +217,8 @@ internal sealed partial class RtmpSession : IAsyncDisposable
     {
         while (true)
         {
-            var message = await _originReader!.ReadAsync(cancellationToken) ?? throw new RtmpProtocolException($"origin closed during {what}");
-            if (await HandleControlAsync(message, fromClient: false, cancellationToken) || message.TypeId != RtmpMessage.CommandAmf0 ||
+            var message = await _origin!.Reader.ReadAsync(cancellationToken) ?? throw new RtmpProtocolException($"origin closed during {what}");
+            if (await HandleControlAsync(message, _origin!, cancellationToken) || message.TypeId != RtmpMessage.CommandAmf0 ||
                 !Amf0.TryDecodeAll(message.Payload.Span, out var values) || values.Count < 2)
             {
                 continue;
@@ -245,8 +236,8 @@ internal sealed partial class RtmpSession : IAsyncDisposable
     {
         while (true)
         {
-            var message = await _originReader!.ReadAsync(cancellationToken) ?? throw new RtmpProtocolException("origin closed before starting the stream");
-            if (await HandleControlAsync(message, fromClient: false, cancellationToken) || message.TypeId != RtmpMessage.CommandAmf0 ||
+            var message = await _origin!.Reader.ReadAsync(cancellationToken) ?? throw new RtmpProtocolException("origin closed before starting the stream");
+            if (await HandleControlAsync(message, _origin!, cancellationToken) || message.TypeId != RtmpMessage.CommandAmf0 ||
                 !Amf0.TryDecodeAll(message.Payload.Span, out var values) || values.Count < 4 || values[0] as string != "onStatus")
             {
                 continue;
@@ -255,7 +246,7 @@ internal sealed partial class RtmpSession : IAsyncDisposable
             var info = values[3] as Dictionary<string, object?>;
             if (info?.GetValueOrDefault("code") as string == expected)
             {
-                await _clientWriter.WriteAsync(message.TypeId, message.Timestamp, ClientStreamId, message.Payload, cancellationToken);
+                await _client.Writer.WriteAsync(message.TypeId, message.Timestamp, ClientStreamId, message.Payload, cancellationToken);
                 return;
             }
 
@@ -268,29 +259,29 @@ internal sealed partial class RtmpSession : IAsyncDisposable
 
     private async Task PumpClientToOriginAsync(CancellationToken cancellationToken)
     {
-        while (await _clientReader.ReadAsync(cancellationToken) is { } message)
+        while (await _client.Reader.ReadAsync(cancellationToken) is { } message)
         {
-            if (await HandleControlAsync(message, fromClient: true, cancellationToken))
+            if (await HandleControlAsync(message, _client, cancellationToken))
             {
                 continue;
             }
 
             var streamId = message.StreamId == ClientStreamId ? _originStreamId : message.StreamId;
-            await _originWriter!.WriteAsync(message.TypeId, message.Timestamp, streamId, message.Payload, cancellationToken);
+            await _origin!.Writer.WriteAsync(message.TypeId, message.Timestamp, streamId, message.Payload, cancellationToken);
         }
     }
 
     private async Task PumpOriginToClientAsync(CancellationToken cancellationToken)
     {
-        while (await _originReader!.ReadAsync(cancellationToken) is { } message)
+        while (await _origin!.Reader.ReadAsync(cancellationToken) is { } message)
         {
-            if (await HandleControlAsync(message, fromClient: false, cancellationToken))
+            if (await HandleControlAsync(message, _origin!, cancellationToken))
             {
                 continue;
             }
 
             var streamId = message.StreamId == _originStreamId ? ClientStreamId : message.StreamId;
-            await _clientWriter.WriteAsync(message.TypeId, message.Timestamp, streamId, message.Payload, cancellationToken);
+            await _client.Writer.WriteAsync(message.TypeId, message.Timestamp, streamId, message.Payload, cancellationToken);
         }
     }
 
@@ -298,28 +289,17 @@ internal sealed partial class RtmpSession : IAsyncDisposable
     /// Handles what belongs to one hop: chunk size, acknowledgement window, pings. Returns true when the message
     /// is consumed. User control events about a stream (begin, EOF) from the origin are rewritten and relayed.
     /// </summary>
-    private async ValueTask<bool> HandleControlAsync(RtmpMessage message, bool fromClient, CancellationToken cancellationToken)
+    private async ValueTask<bool> HandleControlAsync(RtmpMessage message, RtmpHop hop, CancellationToken cancellationToken)
     {
-        var reader = fromClient ? _clientReader : _originReader!;
-        var writer = fromClient ? _clientWriter : _originWriter!;
-        await AcknowledgeAsync(fromClient, reader, writer, cancellationToken);
+        await hop.AcknowledgeAsync(cancellationToken);
         var payload = message.Payload.Span;
         switch (message.TypeId)
         {
             case RtmpMessage.SetChunkSize when payload.Length >= 4:
-                reader.SetChunkSize(BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF);
+                hop.Reader.SetChunkSize(BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF);
                 return true;
             case RtmpMessage.WindowAckSize when payload.Length >= 4:
-                var window = BinaryPrimitives.ReadUInt32BigEndian(payload);
-                if (fromClient)
-                {
-                    _clientAckWindow = window;
-                }
-                else
-                {
-                    _originAckWindow = window;
-                }
-
+                hop.AckWindow = BinaryPrimitives.ReadUInt32BigEndian(payload);
                 return true;
             case RtmpMessage.UserControl when payload.Length >= 2:
                 var eventType = BinaryPrimitives.ReadUInt16BigEndian(payload);
@@ -329,17 +309,17 @@ internal sealed partial class RtmpSession : IAsyncDisposable
                     var pong = new byte[6];
                     BinaryPrimitives.WriteUInt16BigEndian(pong, 7);
                     payload[2..6].CopyTo(pong.AsSpan(2));
-                    await writer.WriteAsync(RtmpMessage.UserControl, 0, 0, pong, cancellationToken);
+                    await hop.Writer.WriteAsync(RtmpMessage.UserControl, 0, 0, pong, cancellationToken);
                     return true;
                 }
 
-                if (!fromClient && _originWriter is not null && eventType is 0 or 1 or 2 or 4 && payload.Length >= 6 &&
+                if (hop == _origin && eventType is 0 or 1 or 2 or 4 && payload.Length >= 6 &&
                     BinaryPrimitives.ReadUInt32BigEndian(payload[2..]) == _originStreamId && _originStreamId != 0)
                 {
                     // StreamBegin/EOF/Dry/IsRecorded for the origin's stream: the client knows it as stream 1.
                     var rewritten = payload[..6].ToArray();
                     BinaryPrimitives.WriteUInt32BigEndian(rewritten.AsSpan(2), ClientStreamId);
-                    await _clientWriter.WriteAsync(RtmpMessage.UserControl, message.Timestamp, 0, rewritten, cancellationToken);
+                    await _client.Writer.WriteAsync(RtmpMessage.UserControl, message.Timestamp, 0, rewritten, cancellationToken);
                 }
 
                 return true;
@@ -350,93 +330,16 @@ internal sealed partial class RtmpSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends an Acknowledgement when the peer's announced window has been read since the last one.</summary>
-    private async ValueTask AcknowledgeAsync(bool fromClient, RtmpChunkReader reader, RtmpChunkWriter writer, CancellationToken cancellationToken)
-    {
-        var window = fromClient ? _clientAckWindow : _originAckWindow;
-        ref var acked = ref fromClient ? ref _clientAcked : ref _originAcked;
-        if (window <= 0 || reader.BytesRead - acked < window)
-        {
-            return;
-        }
-
-        acked = reader.BytesRead;
-        await SendControlAsync(writer, RtmpMessage.Acknowledgement, (int)(uint)reader.BytesRead, cancellationToken);
-    }
-
-    private static async ValueTask SendControlAsync(RtmpChunkWriter writer, byte typeId, int value, CancellationToken cancellationToken)
-    {
-        var payload = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(payload, value);
-        await writer.WriteAsync(typeId, 0, 0, payload, cancellationToken);
-    }
-
-    private static ValueTask SendCommandAsync(RtmpChunkWriter writer, uint streamId, CancellationToken cancellationToken, params object?[] values) =>
-        writer.WriteAsync(RtmpMessage.CommandAmf0, 0, streamId, Amf0.Encode(values), cancellationToken);
-
-    private static ValueTask SendStatusAsync(RtmpChunkWriter writer, uint streamId, string level, string code, string description, CancellationToken cancellationToken) =>
-        SendCommandAsync(writer, streamId, cancellationToken, "onStatus", 0.0, null,
-            new Dictionary<string, object?> { ["level"] = level, ["code"] = code, ["description"] = description });
-
-    /// <summary>
-    /// The stream a client names: vhost from the tcUrl host (or a <c>vhost</c> parameter in the tcUrl, app or
-    /// stream name), app from connect, stream from publish/play without its query.
-    /// </summary>
-    internal static StreamUrl? StreamOf(Dictionary<string, object?> connect, string streamName)
-    {
-        var app = connect.GetValueOrDefault("app") as string ?? "";
-        var tcUrl = connect.GetValueOrDefault("tcUrl") as string ?? "";
-        string? host = null;
-        string? vhost = null;
-        if (Uri.TryCreate(tcUrl, UriKind.Absolute, out var uri))
-        {
-            host = uri.Authority;
-            vhost = System.Web.HttpUtility.ParseQueryString(uri.Query)["vhost"];
-        }
-
-        vhost ??= ParameterOf(app, "vhost") ?? ParameterOf(streamName, "vhost");
-        app = app.Split('?')[0].Trim('/');
-        var stream = streamName.Split('?')[0];
-        return StreamUrl.TryCreate(host, "/" + app + "/" + stream, null, null, vhost, out var url) ? url : null;
-    }
-
-    private static string? ParameterOf(string text, string name)
-    {
-        var query = text.IndexOf('?');
-        return query < 0 ? null : System.Web.HttpUtility.ParseQueryString(text[query..])[name];
-    }
-
     private static string Describe(List<object?> values) =>
         string.Join(" ", values.OfType<Dictionary<string, object?>>().SelectMany(d => d).Where(p => p.Key is "code" or "description").Select(p => p.Value));
 
-    private static void Shutdown(Socket? socket)
-    {
-        try
-        {
-            socket?.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already gone: that is why we are shutting down.
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
-        _client.Dispose();
-        _origin?.Dispose();
-        foreach (var stream in new[] { _clientStream, _clientOut, _originStream, _originOut })
+        await _client.DisposeAsync();
+        if (_origin is { } origin)
         {
-            if (stream is not null)
-            {
-                await stream.DisposeAsync().AsTask().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
+            await origin.DisposeAsync();
         }
-
-        _clientReader.Dispose();
-        _clientWriter.Dispose();
-        _originReader?.Dispose();
-        _originWriter?.Dispose();
     }
 
     private sealed record Request(bool IsPublish, StreamUrl Stream, Dictionary<string, object?> Connect, byte[] CommandPayload, byte CommandType);

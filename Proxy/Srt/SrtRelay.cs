@@ -18,7 +18,7 @@ namespace SrsProxy.Srt;
 /// each caller has its own socket towards the origin, and a datagram from the caller is checked to carry the
 /// destination socket id the origin gave it.
 /// </summary>
-internal sealed partial class SrtRelay : IHostedService, IAsyncDisposable, IUdpRelayHandler
+internal sealed partial class SrtRelay : UdpRelayService
 {
     /// <summary>SRT's largest datagram is 1,500 bytes (its default MSS); room for a jumbo path.</summary>
     internal const int MaxDatagramSize = 2048;
@@ -35,82 +35,50 @@ internal sealed partial class SrtRelay : IHostedService, IAsyncDisposable, IUdpR
     private readonly IProxyRegistry _registry;
     private readonly TimeProvider _time;
     private readonly ILogger<SrtRelay> _logger;
-    private readonly IHostApplicationLifetime? _lifetime;
     private readonly ConcurrentDictionary<AddressKey, SrtSession> _sessions = new();
     private readonly byte[] _cookieSecret = RandomNumberGenerator.GetBytes(32);
-    private UdpRelayEngine? _engine;
 
     public SrtRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<SrtRelay> logger, IHostApplicationLifetime? lifetime = null)
+        : base(time, logger, lifetime)
     {
         _options = options;
         _registry = registry;
         _time = time;
         _logger = logger;
-        _lifetime = lifetime;
     }
 
     /// <summary>Callers at once; past it new conclusions are rejected.</summary>
     internal int MaxSessions { get; init; } = 1000;
 
-    /// <summary>The origin-to-caller engine: batching pumps on Linux, else a loop per session.</summary>
-    internal bool Batched { get; init; } = OperatingSystem.IsLinux();
-
-    public UdpCounters Counters { get; } = new();
-
-    public IPEndPoint LocalEndPoint => Engine.LocalEndPoint;
-
     public int SessionCount => _sessions.Count;
 
-    private UdpRelayEngine Engine => _engine ?? throw new InvalidOperationException("SRT relay not started");
+    protected override UdpEngineOptions CreateEngineOptions(bool batched) =>
+        new()
+        {
+            Name = "srt",
+            Setting = "PROXY_SRT_SERVER",
+            Address = _options.SrtServer,
+            MaxDatagramSize = MaxDatagramSize,
+            SocketBufferBytes = _options.SrtSocketBufferBytes,
+            SessionSocketBufferBytes = _options.SrtSessionSocketBufferBytes,
+            SweepPeriod = TimeSpan.FromSeconds(1),
+            Batched = batched,
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _engine = new UdpRelayEngine(
-            new UdpEngineOptions
-            {
-                Name = "srt",
-                Setting = "PROXY_SRT_SERVER",
-                Address = _options.SrtServer,
-                MaxDatagramSize = MaxDatagramSize,
-                SocketBufferBytes = _options.SrtSocketBufferBytes,
-                SessionSocketBufferBytes = _options.SrtSessionSocketBufferBytes,
-                SweepPeriod = TimeSpan.FromSeconds(1),
-                Batched = Batched,
+            // SRT carries a handful of streams, not thousands of players: one pump is plenty.
+            PumpCount = 1,
+        };
 
-                // SRT carries a handful of streams, not thousands of players: one pump is plenty.
-                PumpCount = 1,
-            },
-            Counters,
-            _time,
-            _logger,
-            _lifetime);
-        _engine.Start(this);
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override ValueTask CloseAllAsync(string reason)
     {
         foreach (var (key, session) in _sessions)
         {
-            Close(key, session, "proxy stopping");
+            Close(key, session, reason);
         }
 
-        if (_engine is { } engine)
-        {
-            await engine.StopAsync(cancellationToken);
-        }
+        return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None);
-        if (_engine is { } engine)
-        {
-            await engine.DisposeAsync();
-        }
-    }
-
-    void IUdpRelayHandler.OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from) => HandleFromCaller(datagram, from);
+    public override void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from) => HandleFromCaller(datagram, from);
 
     internal void HandleFromCaller(ReadOnlySpan<byte> datagram, SocketAddress from)
     {
@@ -294,13 +262,13 @@ internal sealed partial class SrtRelay : IHostedService, IAsyncDisposable, IUdpR
         }
 
         _sessions.TryRemove(new KeyValuePair<AddressKey, SrtSession>(key, session));
-        _engine?.Detach(session);
+        EngineOrNull?.Detach(session);
         Counters.AddClosed(session);
         LogClosed(session.ToString(), reason, session.PacketsToOrigin, session.PacketsToClient);
     }
 
     /// <summary>Ends sessions with no datagram either way for the idle timeout (SRT sends keepalives every second).</summary>
-    Task IUdpRelayHandler.SweepAsync(CancellationToken cancellationToken)
+    public override Task SweepAsync(CancellationToken cancellationToken)
     {
         foreach (var (key, session) in _sessions)
         {

@@ -7,7 +7,7 @@ namespace SrsProxy.WebRtc.Relay;
 
 internal sealed partial class RtcRelay
 {
-    void IUdpRelayHandler.OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from) => HandleFromPlayer(datagram, from);
+    public override void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from) => HandleFromPlayer(datagram, from);
 
     /// <summary>One datagram from a player (or anyone): find its session and pass it to the origin.</summary>
     internal void HandleFromPlayer(ReadOnlySpan<byte> datagram, SocketAddress from)

@@ -8,7 +8,7 @@ internal sealed partial class RtcRelay
     internal TimeSpan RefreshPeriod => _options.RtcIdleTimeout / 3;
 
     /// <summary>Closes sessions that went idle or whose origin is gone; tells a shared registry which still relay.</summary>
-    public async Task SweepAsync(CancellationToken cancellationToken)
+    public override async Task SweepAsync(CancellationToken cancellationToken)
     {
         if (_byId.IsEmpty)
         {

@@ -14,7 +14,7 @@ namespace SrsProxy.WebRtc.Relay;
 /// This file: the sessions' lifecycle. <c>RtcRelay.Datagrams.cs</c>: what a player's datagram does;
 /// <c>RtcRelay.Sweep.cs</c>: idle and dead-origin sessions.
 /// </summary>
-internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable, IUdpRelayHandler
+internal sealed partial class RtcRelay : UdpRelayService
 {
     /// <summary>
     /// Largest datagram relayed. WebRTC keeps datagrams under the path MTU (about 1,200 bytes for DTLS and
@@ -26,22 +26,20 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable, IUdpR
     private readonly IProxyRegistry _registry;
     private readonly TimeProvider _time;
     private readonly ILogger<RtcRelay> _logger;
-    private readonly IHostApplicationLifetime? _lifetime;
     private readonly ConcurrentDictionary<string, RtcSession> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RtcSession> _byUsername = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RtcSession>.AlternateLookup<ReadOnlySpan<char>> _byUsernameSpan;
     private readonly ConcurrentDictionary<AddressKey, RtcSession> _byAddress = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SharedSessionLookup? _lookup;
-    private UdpRelayEngine? _engine;
 
     public RtcRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<RtcRelay> logger, IHostApplicationLifetime? lifetime = null)
+        : base(time, logger, lifetime)
     {
         _options = options;
         _registry = registry;
         _time = time;
         _logger = logger;
-        _lifetime = lifetime;
         _byUsernameSpan = _byUsername.GetAlternateLookup<ReadOnlySpan<char>>();
         if (registry.IsShared)
         {
@@ -51,74 +49,34 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable, IUdpR
         _registry.RtcSessionRemoved += OnRemovedFromRegistry;
     }
 
-    public UdpCounters Counters { get; } = new();
-
-    /// <summary>The engine for the origin-to-player half: batching pumps on Linux, else a loop per session.</summary>
-    internal bool Batched { get; init; } = OperatingSystem.IsLinux();
-
     /// <summary>Pump threads of the batched engine: one per core, at most 8.</summary>
     internal int PumpCount { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
-
-    /// <summary>The bound public address; its port is what answers advertise.</summary>
-    public IPEndPoint LocalEndPoint => Engine.LocalEndPoint;
 
     public int SessionCount => _byId.Count;
 
     public IEnumerable<RtcSession> Sessions => _byId.Values;
 
-    private UdpRelayEngine Engine => _engine ?? throw new InvalidOperationException("relay not started");
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _engine = new UdpRelayEngine(
-            new UdpEngineOptions
-            {
-                Name = "rtc",
-                Setting = "PROXY_WEBRTC_SERVER",
-                Address = _options.WebRtcServer,
-                MaxDatagramSize = MaxDatagramSize,
-                SocketBufferBytes = _options.RtcSocketBufferBytes,
-                SessionSocketBufferBytes = _options.RtcSessionSocketBufferBytes,
-                SweepPeriod = TimeSpan.FromTicks(Math.Clamp(_options.RtcIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond)),
-                Batched = Batched,
-                PumpCount = PumpCount,
-            },
-            Counters,
-            _time,
-            _logger,
-            _lifetime);
-        _engine.Start(this);
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_stopping.IsCancellationRequested)
+    protected override UdpEngineOptions CreateEngineOptions(bool batched) =>
+        new()
         {
-            return;
-        }
+            Name = "rtc",
+            Setting = "PROXY_WEBRTC_SERVER",
+            Address = _options.WebRtcServer,
+            MaxDatagramSize = MaxDatagramSize,
+            SocketBufferBytes = _options.RtcSocketBufferBytes,
+            SessionSocketBufferBytes = _options.RtcSessionSocketBufferBytes,
+            SweepPeriod = TimeSpan.FromTicks(Math.Clamp(_options.RtcIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond)),
+            Batched = batched,
+            PumpCount = PumpCount,
+        };
 
+    protected override async ValueTask CloseAllAsync(string reason)
+    {
         await _stopping.CancelAsync();
         foreach (var session in _byId.Values)
         {
-            await CloseAsync(session, "proxy stopping");
+            await CloseAsync(session, reason);
         }
-
-        if (_engine is { } engine)
-        {
-            await engine.StopAsync(cancellationToken);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None);
-        if (_engine is { } engine)
-        {
-            await engine.DisposeAsync();
-        }
-
-        _stopping.Dispose();
     }
 
     /// <summary>
@@ -177,7 +135,7 @@ internal sealed partial class RtcRelay : IHostedService, IAsyncDisposable, IUdpR
             _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
         }
 
-        _engine?.Detach(session);
+        EngineOrNull?.Detach(session);
         Counters.AddClosed(session);
         LogSessionClosed(session.Id, reason, session.PacketsToOrigin, session.PacketsToClient);
         if (!forget)

@@ -15,7 +15,6 @@ internal readonly ref struct StunMessage
     public const ushort BindingRequest = 0x0001;
     public const ushort AttributeUsername = 0x0006;
     public const ushort AttributeMessageIntegrity = 0x0008;
-    public const ushort AttributeFingerprint = 0x8028;
 
     /// <summary>RFC 8445 section 7.1.2: the controlling agent nominates the pair this request checks.</summary>
     public const ushort AttributeUseCandidate = 0x0025;

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using SrsProxy.Configuration;
 using SrsProxy.Http;
 using SrsProxy.Registry;
@@ -16,6 +14,9 @@ namespace SrsProxy.WebRtc.Signalling;
 /// stream's origin without the player's candidates, the answer comes back with its UDP candidates pointed
 /// at the relay, and the session is registered so the relay can carry its media. DELETE and PATCH reach the
 /// same origin through the proxy's own session URL.
+/// This file: registering a session and the request guard. <c>.Offer.cs</c>: WHIP/WHEP offers and SRS's JSON
+/// API; <c>.Session.cs</c>: DELETE and PATCH of a session; <c>.Origin.cs</c>: what passes between player and
+/// origin; <c>.Log.cs</c>: log messages.
 /// </summary>
 internal sealed partial class WebRtcSignalling
 {
@@ -46,235 +47,6 @@ internal sealed partial class WebRtcSignalling
         _time = time;
         _logger = logger;
     }
-
-    /// <summary>POST of an SDP offer to <c>/rtc/v1/whep/</c> or <c>/rtc/v1/whip/</c>.</summary>
-    public Task OfferAsync(HttpContext context, string kind, string streamPath) =>
-        GuardAsync(context, async cancellationToken =>
-        {
-            var request = context.Request;
-            var offer = await BodyReader.ReadTextAsync(request, MaxBodyBytes, cancellationToken);
-            if (offer is null)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"offer larger than {MaxBodyBytes} bytes");
-                return;
-            }
-
-            if (!SdpLines.LooksLikeSdp(offer) || SdpLines.FirstAttribute(offer, "ice-ufrag") is not { Length: > 0 } offerUfrag)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "body is not an SDP offer with an a=ice-ufrag line");
-                return;
-            }
-
-            var query = request.Query;
-            if (!StreamUrl.TryCreate(request.Host.Value, streamPath, query["app"], query["stream"], query["vhost"], out var stream))
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "no stream: give ?app=APP&stream=STREAM or /APP/STREAM in the path");
-                return;
-            }
-
-            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
-            var apiBase = ApiBaseOf(origin);
-            var target = new Uri(apiBase, request.Path.Value + request.QueryString.Value);
-            var forwarded = SdpRewriter.StripCandidates(offer, out _);
-            var answer = await _origins.SendAsync(HttpMethod.Post, target, forwarded, "application/sdp", ForwardedHeaders(request), cancellationToken);
-            if (!answer.IsSuccess)
-            {
-                await PassThroughAsync(context, answer);
-                return;
-            }
-
-            var session = await CreateSessionAsync(context, kind, stream, origin, offerUfrag, answer.Body, answer.Location is null ? null : new Uri(target, answer.Location), cancellationToken);
-            if (session is null)
-            {
-                return;
-            }
-
-            var response = context.Response;
-            response.StatusCode = answer.Status;
-            response.ContentType = answer.ContentType ?? "application/sdp";
-            response.Headers.Location = SessionPathPrefix + session.Value.Record.Id;
-            CopyEntityHeaders(answer, response);
-            await response.WriteAsync(session.Value.AnswerSdp, cancellationToken);
-        });
-
-    /// <summary>SRS's JSON API: POST <c>{"streamurl":..., "sdp":...}</c> to <c>/rtc/v1/play/</c> or <c>/rtc/v1/publish/</c>.</summary>
-    public Task JsonApiAsync(HttpContext context, string kind) =>
-        GuardAsync(context, async cancellationToken =>
-        {
-            var request = context.Request;
-            var text = await BodyReader.ReadTextAsync(request, MaxBodyBytes, cancellationToken);
-            if (text is null)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"body larger than {MaxBodyBytes} bytes");
-                return;
-            }
-
-            JsonObject? body;
-            try
-            {
-                body = JsonNode.Parse(text) as JsonObject;
-            }
-            catch (JsonException)
-            {
-                body = null;
-            }
-
-            if (body?["sdp"] is not JsonValue sdpValue || !sdpValue.TryGetValue<string>(out var offer) ||
-                !SdpLines.LooksLikeSdp(offer) || SdpLines.FirstAttribute(offer, "ice-ufrag") is not { Length: > 0 } offerUfrag)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "body must be JSON with an \"sdp\" offer that has an a=ice-ufrag line");
-                return;
-            }
-
-            var streamUrl = body["streamurl"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-            if (!StreamUrl.TryParseUrl(streamUrl, out var stream))
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "\"streamurl\" must be a URL such as webrtc://host/app/stream");
-                return;
-            }
-
-            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
-            var target = new Uri(ApiBaseOf(origin), request.Path.Value + request.QueryString.Value);
-            body["sdp"] = SdpRewriter.StripCandidates(offer, out _);
-            var answer = await _origins.SendAsync(HttpMethod.Post, target, body.ToJsonString(), "application/json", ForwardedHeaders(request), cancellationToken);
-            JsonObject? answerBody = null;
-            try
-            {
-                answerBody = answer.IsSuccess ? JsonNode.Parse(answer.Body) as JsonObject : null;
-            }
-            catch (JsonException)
-            {
-            }
-
-            var code = answerBody?["code"] is JsonValue c && c.TryGetValue<int>(out var n) ? n : -1;
-            if (answerBody?["sdp"] is not JsonValue answerValue || code != 0 || !answerValue.TryGetValue<string>(out var answerSdp))
-            {
-                await PassThroughAsync(context, answer);
-                return;
-            }
-
-            var session = await CreateSessionAsync(context, kind, stream, origin, offerUfrag, answerSdp, originLocation: null, cancellationToken);
-            if (session is null)
-            {
-                return;
-            }
-
-            answerBody["sdp"] = session.Value.AnswerSdp;
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(answerBody.ToJsonString(), cancellationToken);
-        });
-
-    /// <summary>DELETE of the proxy's session URL: the origin is told, and the relay stops at once.</summary>
-    public Task DeleteAsync(HttpContext context, string id) =>
-        GuardAsync(context, async cancellationToken =>
-        {
-            var record = await _registry.GetRtcSessionAsync(id, cancellationToken);
-            var local = _relay.Find(id);
-            if (record is null && local is null)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status404NotFound, "no such session");
-                return;
-            }
-
-            record ??= local!.Record;
-            var status = StatusCodes.Status200OK;
-            if (record.OriginLocation is { } location)
-            {
-                try
-                {
-                    var answer = await _origins.SendAsync(HttpMethod.Delete, new Uri(location), null, null, ForwardedHeaders(context.Request), cancellationToken);
-                    status = answer.IsSuccess ? answer.Status : status;
-                }
-                catch (OriginException e)
-                {
-                    // The player asked to end the session: it ends here even if the origin cannot be told.
-                    LogOriginDeleteFailed(id, e.Message);
-                }
-            }
-
-            if (local is not null)
-            {
-                await _relay.CloseAsync(local, "deleted");
-            }
-            else
-            {
-                await _registry.RemoveRtcSessionAsync(id, cancellationToken);
-            }
-
-            context.Response.StatusCode = status;
-        });
-
-    /// <summary>
-    /// PATCH of the proxy's session URL with a trickle-ICE fragment (RFC 8840): forwarded to the origin's
-    /// session without the player's candidates. An ICE restart answer changes the session's username.
-    /// </summary>
-    public Task PatchAsync(HttpContext context, string id) =>
-        GuardAsync(context, async cancellationToken =>
-        {
-            var request = context.Request;
-            if (!string.Equals(request.ContentType?.Split(';')[0].Trim(), "application/trickle-ice-sdpfrag", StringComparison.OrdinalIgnoreCase))
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, "PATCH takes application/trickle-ice-sdpfrag");
-                return;
-            }
-
-            var record = await _registry.GetRtcSessionAsync(id, cancellationToken);
-            if (record is null)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status404NotFound, "no such session");
-                return;
-            }
-
-            if (record.OriginLocation is not { } location)
-            {
-                context.Response.Headers.Allow = "DELETE, OPTIONS";
-                await Problem.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "the origin gave no session URL for this session");
-                return;
-            }
-
-            var fragment = await BodyReader.ReadTextAsync(request, MaxBodyBytes, cancellationToken);
-            if (fragment is null)
-            {
-                await Problem.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"fragment larger than {MaxBodyBytes} bytes");
-                return;
-            }
-
-            var headers = ForwardedHeaders(request).ToList();
-            if (request.Headers.IfMatch.Count > 0)
-            {
-                headers.Add(new("If-Match", request.Headers.IfMatch.ToString()));
-            }
-
-            var forwarded = SdpRewriter.StripCandidates(fragment, out _);
-            var answer = await _origins.SendAsync(HttpMethod.Patch, new Uri(location), forwarded, "application/trickle-ice-sdpfrag", headers, cancellationToken);
-            var body = answer.Body;
-            if (answer.Status == StatusCodes.Status200OK &&
-                SdpLines.FirstAttribute(body, "ice-ufrag") is { Length: > 0 } answerUfrag &&
-                SdpLines.FirstAttribute(body, "ice-pwd") is { Length: > 0 } answerPwd &&
-                SdpLines.FirstAttribute(fragment, "ice-ufrag") is { Length: > 0 } offerUfrag)
-            {
-                // ICE restart (RFC 8840 section 4.4): new credentials on both sides.
-                var rewrite = SdpRewriter.RewriteAnswer(body, _relay.LocalEndPoint.Port, _options.Candidate, LocalAddressOf(context));
-                body = rewrite.Sdp;
-                var updated = record with { Username = $"{answerUfrag}:{offerUfrag}", IcePassword = answerPwd };
-                if (_relay.Find(id) is { } local && !_relay.TryUpdate(local, updated))
-                {
-                    await Problem.WriteAsync(context, StatusCodes.Status409Conflict, "the new ICE username is in use by another session");
-                    return;
-                }
-
-                await _registry.UpdateRtcSessionAsync(updated, cancellationToken);
-            }
-
-            var response = context.Response;
-            response.StatusCode = answer.Status;
-            CopyEntityHeaders(answer, response);
-            if (body.Length > 0)
-            {
-                response.ContentType = answer.ContentType ?? "application/trickle-ice-sdpfrag";
-                await response.WriteAsync(body, cancellationToken);
-            }
-        });
 
     /// <summary>
     /// Rewrites the answer, works out where the relay sends the player's datagrams, and registers the session
@@ -383,51 +155,6 @@ internal sealed partial class WebRtcSignalling
         }
     }
 
-    private static Uri ApiBaseOf(OriginServer origin) =>
-        origin.ApiBaseUri ?? throw new OriginException(StatusCodes.Status502BadGateway, $"origin {origin.Id} registered no api endpoint");
-
-    /// <summary>Headers the origin needs from the player: its bearer token (WHIP section 4.5).</summary>
-    private static IEnumerable<KeyValuePair<string, string>> ForwardedHeaders(HttpRequest request)
-    {
-        if (request.Headers.Authorization.Count > 0)
-        {
-            yield return new("Authorization", request.Headers.Authorization.ToString());
-        }
-    }
-
-    private static void CopyEntityHeaders(OriginResponse answer, HttpResponse response)
-    {
-        if (answer.ETag is { } etag)
-        {
-            response.Headers.ETag = etag;
-        }
-
-        if (answer.Links.Length > 0)
-        {
-            response.Headers.Link = answer.Links;
-        }
-    }
-
-    /// <summary>An origin's error answer goes to the player as it is; a success without a usable answer is a 502.</summary>
-    private static async Task PassThroughAsync(HttpContext context, OriginResponse answer)
-    {
-        if (answer.IsSuccess)
-        {
-            await Problem.WriteAsync(context, StatusCodes.Status502BadGateway, "origin answered without a usable SDP answer");
-            return;
-        }
-
-        var response = context.Response;
-        response.StatusCode = answer.Status;
-        CopyEntityHeaders(answer, response);
-        if (answer.ContentType is { } type)
-        {
-            response.ContentType = type;
-        }
-
-        await response.WriteAsync(answer.Body, context.RequestAborted);
-    }
-
     /// <summary>The address the player reached the proxy at: the candidate address when nothing better is known.</summary>
     private static IPAddress? LocalAddressOf(HttpContext context)
     {
@@ -462,13 +189,4 @@ internal sealed partial class WebRtcSignalling
     private static string NewSessionId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     internal static bool IsSessionId(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower);
-
-    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Signalling {Path}: {Reason}")]
-    private partial void LogOriginFailed(string? path, string reason);
-
-    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Signalling refused: {Reason}")]
-    private partial void LogRegistryUnavailable(string reason);
-
-    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Session {SessionId}: the origin was not told of the DELETE: {Reason}")]
-    private partial void LogOriginDeleteFailed(string sessionId, string reason);
 }

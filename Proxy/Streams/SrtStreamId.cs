@@ -1,6 +1,4 @@
-using SrsProxy.Streams;
-
-namespace SrsProxy.Srt;
+namespace SrsProxy.Streams;
 
 /// <summary>
 /// Reads the stream from an SRT stream id as SRS does: the access-control form

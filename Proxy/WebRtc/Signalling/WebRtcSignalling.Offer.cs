@@ -1,0 +1,127 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SrsProxy.Http;
+using SrsProxy.Streams;
+using SrsProxy.WebRtc.Sdp;
+
+namespace SrsProxy.WebRtc.Signalling;
+
+internal sealed partial class WebRtcSignalling
+{
+    /// <summary>POST of an SDP offer to <c>/rtc/v1/whep/</c> or <c>/rtc/v1/whip/</c>.</summary>
+    public Task OfferAsync(HttpContext context, string kind, string streamPath) =>
+        GuardAsync(context, async cancellationToken =>
+        {
+            var request = context.Request;
+            var offer = await BodyReader.ReadTextAsync(request, MaxBodyBytes, cancellationToken);
+            if (offer is null)
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"offer larger than {MaxBodyBytes} bytes");
+                return;
+            }
+
+            if (!SdpLines.LooksLikeSdp(offer) || SdpLines.FirstAttribute(offer, "ice-ufrag") is not { Length: > 0 } offerUfrag)
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "body is not an SDP offer with an a=ice-ufrag line");
+                return;
+            }
+
+            var query = request.Query;
+            if (!StreamUrl.TryCreate(request.Host.Value, streamPath, query["app"], query["stream"], query["vhost"], out var stream))
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "no stream: give ?app=APP&stream=STREAM or /APP/STREAM in the path");
+                return;
+            }
+
+            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
+            var apiBase = ApiBaseOf(origin);
+            var target = new Uri(apiBase, request.Path.Value + request.QueryString.Value);
+            var forwarded = SdpRewriter.StripCandidates(offer, out _);
+            var answer = await _origins.SendAsync(HttpMethod.Post, target, forwarded, "application/sdp", ForwardedHeaders(request), cancellationToken);
+            if (!answer.IsSuccess)
+            {
+                await PassThroughAsync(context, answer);
+                return;
+            }
+
+            var session = await CreateSessionAsync(context, kind, stream, origin, offerUfrag, answer.Body, answer.Location is null ? null : new Uri(target, answer.Location), cancellationToken);
+            if (session is null)
+            {
+                return;
+            }
+
+            var response = context.Response;
+            response.StatusCode = answer.Status;
+            response.ContentType = answer.ContentType ?? "application/sdp";
+            response.Headers.Location = SessionPathPrefix + session.Value.Record.Id;
+            CopyEntityHeaders(answer, response);
+            await response.WriteAsync(session.Value.AnswerSdp, cancellationToken);
+        });
+
+    /// <summary>SRS's JSON API: POST <c>{"streamurl":..., "sdp":...}</c> to <c>/rtc/v1/play/</c> or <c>/rtc/v1/publish/</c>.</summary>
+    public Task JsonApiAsync(HttpContext context, string kind) =>
+        GuardAsync(context, async cancellationToken =>
+        {
+            var request = context.Request;
+            var text = await BodyReader.ReadTextAsync(request, MaxBodyBytes, cancellationToken);
+            if (text is null)
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"body larger than {MaxBodyBytes} bytes");
+                return;
+            }
+
+            JsonObject? body;
+            try
+            {
+                body = JsonNode.Parse(text) as JsonObject;
+            }
+            catch (JsonException)
+            {
+                body = null;
+            }
+
+            if (body?["sdp"] is not JsonValue sdpValue || !sdpValue.TryGetValue<string>(out var offer) ||
+                !SdpLines.LooksLikeSdp(offer) || SdpLines.FirstAttribute(offer, "ice-ufrag") is not { Length: > 0 } offerUfrag)
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "body must be JSON with an \"sdp\" offer that has an a=ice-ufrag line");
+                return;
+            }
+
+            var streamUrl = body["streamurl"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+            if (!StreamUrl.TryParseUrl(streamUrl, out var stream))
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "\"streamurl\" must be a URL such as webrtc://host/app/stream");
+                return;
+            }
+
+            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
+            var target = new Uri(ApiBaseOf(origin), request.Path.Value + request.QueryString.Value);
+            body["sdp"] = SdpRewriter.StripCandidates(offer, out _);
+            var answer = await _origins.SendAsync(HttpMethod.Post, target, body.ToJsonString(), "application/json", ForwardedHeaders(request), cancellationToken);
+            JsonObject? answerBody = null;
+            try
+            {
+                answerBody = answer.IsSuccess ? JsonNode.Parse(answer.Body) as JsonObject : null;
+            }
+            catch (JsonException)
+            {
+            }
+
+            var code = answerBody?["code"] is JsonValue c && c.TryGetValue<int>(out var n) ? n : -1;
+            if (answerBody?["sdp"] is not JsonValue answerValue || code != 0 || !answerValue.TryGetValue<string>(out var answerSdp))
+            {
+                await PassThroughAsync(context, answer);
+                return;
+            }
+
+            var session = await CreateSessionAsync(context, kind, stream, origin, offerUfrag, answerSdp, originLocation: null, cancellationToken);
+            if (session is null)
+            {
+                return;
+            }
+
+            answerBody["sdp"] = session.Value.AnswerSdp;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(answerBody.ToJsonString(), cancellationToken);
+        });
+}
