@@ -45,15 +45,8 @@ public abstract class UdpRelayEngineTestsBase : IAsyncLifetime, IUdpRelayHandler
         _origin.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _client.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _engine = new UdpRelayEngine(
-            new UdpEngineOptions
+            new UdpEngineOptions("test", "TEST_SERVER", new ListenAddress(IPAddress.Loopback, 0), MaxSize, 1 << 20, 1 << 20, TimeSpan.FromHours(1))
             {
-                Name = "test",
-                Setting = "TEST_SERVER",
-                Address = new ListenAddress(IPAddress.Loopback, 0),
-                MaxDatagramSize = MaxSize,
-                SocketBufferBytes = 1 << 20,
-                SessionSocketBufferBytes = 1 << 20,
-                SweepPeriod = TimeSpan.FromHours(1),
                 Batched = Batched,
                 PumpCount = 1,
             },
@@ -154,16 +147,7 @@ public abstract class UdpRelayEngineTestsBase : IAsyncLifetime, IUdpRelayHandler
     public async Task Start_AddressTaken_NamesTheSetting()
     {
         await using var other = new UdpRelayEngine(
-            new UdpEngineOptions
-            {
-                Name = "other",
-                Setting = "PROXY_SRT_SERVER",
-                Address = new ListenAddress(IPAddress.Loopback, _engine.LocalEndPoint.Port),
-                MaxDatagramSize = MaxSize,
-                SocketBufferBytes = 1 << 16,
-                SessionSocketBufferBytes = 1 << 16,
-                SweepPeriod = TimeSpan.FromHours(1),
-            },
+            new UdpEngineOptions("other", "PROXY_SRT_SERVER", new ListenAddress(IPAddress.Loopback, _engine.LocalEndPoint.Port), MaxSize, 1 << 16, 1 << 16, TimeSpan.FromHours(1)),
             new UdpCounters(),
             TimeProvider.System,
             NullLogger.Instance);

@@ -53,15 +53,8 @@ internal sealed partial class SrtRelay : UdpRelayService
     public int SessionCount => _sessions.Count;
 
     protected override UdpEngineOptions CreateEngineOptions(bool batched) =>
-        new()
+        new("srt", "PROXY_SRT_SERVER", _options.SrtServer, MaxDatagramSize, _options.SrtSocketBufferBytes, _options.SrtSessionSocketBufferBytes, TimeSpan.FromSeconds(1))
         {
-            Name = "srt",
-            Setting = "PROXY_SRT_SERVER",
-            Address = _options.SrtServer,
-            MaxDatagramSize = MaxDatagramSize,
-            SocketBufferBytes = _options.SrtSocketBufferBytes,
-            SessionSocketBufferBytes = _options.SrtSessionSocketBufferBytes,
-            SweepPeriod = TimeSpan.FromSeconds(1),
             Batched = batched,
 
             // SRT carries a handful of streams, not thousands of players: one pump is plenty.

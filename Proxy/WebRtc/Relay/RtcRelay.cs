@@ -57,15 +57,9 @@ internal sealed partial class RtcRelay : UdpRelayService
     public IEnumerable<RtcSession> Sessions => _byId.Values;
 
     protected override UdpEngineOptions CreateEngineOptions(bool batched) =>
-        new()
+        new("rtc", "PROXY_WEBRTC_SERVER", _options.WebRtcServer, MaxDatagramSize, _options.RtcSocketBufferBytes, _options.RtcSessionSocketBufferBytes,
+            TimeSpan.FromTicks(Math.Clamp(_options.RtcIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond)))
         {
-            Name = "rtc",
-            Setting = "PROXY_WEBRTC_SERVER",
-            Address = _options.WebRtcServer,
-            MaxDatagramSize = MaxDatagramSize,
-            SocketBufferBytes = _options.RtcSocketBufferBytes,
-            SessionSocketBufferBytes = _options.RtcSessionSocketBufferBytes,
-            SweepPeriod = TimeSpan.FromTicks(Math.Clamp(_options.RtcIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond)),
             Batched = batched,
             PumpCount = PumpCount,
         };
