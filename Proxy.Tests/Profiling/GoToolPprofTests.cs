@@ -63,15 +63,14 @@ public sealed class GoToolPprofTests : IAsyncLifetime
 
         Assert.Contains("Type: cpu", top);
         Assert.Contains("Duration: 5", top);
-        // The UDP engine's receive loop towards the origin, and its pump towards the players (on Linux;
-        // elsewhere the per-session loop), by name. The per-datagram step from player to origin is the
-        // WebRTC relay's HandleFromPlayer, or the engine's ForwardToOrigin once the JIT has inlined
-        // HandleFromPlayer into the loop (tier 1 with PGO does).
-        Assert.Matches(@"\sSrsProxy\.Udp\.UdpRelayEngine\+<ReceiveLoopAsync>d__\d+\.MoveNext\n", top);
+        // The UDP engine by name: on Linux its pump, which reads the public socket and the session sockets;
+        // elsewhere its async receive loops. The per-datagram step from player to origin is the WebRTC relay's
+        // HandleFromPlayer, or the engine's ForwardToOrigin once the JIT has inlined HandleFromPlayer into its
+        // caller (tier 1 with PGO does).
         Assert.Matches(OperatingSystem.IsLinux()
             ? @"\sSrsProxy\.Udp\.UdpPump\.Run\n"
-            : @"\sSrsProxy\.Udp\.UdpRelayEngine\+<OriginLoopAsync>d__\d+\.MoveNext\n", top);
-        Assert.Matches(@"\s(SrsProxy\.WebRtc\.Relay\.RtcRelay\.HandleFromPlayer|SrsProxy\.Udp\.UdpRelayEngine\.ForwardToOrigin)\n", top);
+            : @"\sSrsProxy\.Udp\.UdpRelayEngine\+<ReceiveLoopAsync>d__\d+\.MoveNext\n", top);
+        Assert.Matches(@"\s(SrsProxy\.WebRtc\.Relay\.RtcRelay\.HandleFromPlayer|SrsProxy\.Udp\.UdpRelayEngine\.ForwardToOrigin|SrsProxy\.Udp\.UdpPump\.ReceiveFromClients)\n", top);
 
         // Waiting threads are not CPU: the thread pool's parking spot must not lead the profile.
         var firstRow = top.Split('\n').SkipWhile(l => !l.TrimStart().StartsWith("flat", StringComparison.Ordinal)).Skip(1).First();
@@ -85,10 +84,11 @@ public sealed class GoToolPprofTests : IAsyncLifetime
         var file = await SaveAsync("profile?seconds=3", "cpu.pb.gz");
         var raw = await GoPprof.AcceptAsync("-raw", file);
         Assert.Contains("PeriodType: cpu nanoseconds", raw);
-        Assert.Matches(@"SrsProxy\.Udp\.UdpRelayEngine\S* \S*/Proxy/Udp/UdpRelayEngine\.cs:\d+", raw);
+        var engine = OperatingSystem.IsLinux() ? "UdpPump" : "UdpRelayEngine";
+        Assert.Matches($@"SrsProxy\.Udp\.{engine}\S* \S*/Proxy/Udp/{engine}\.cs:\d+", raw);
 
         var traces = await GoPprof.AcceptAsync("-traces", file);
-        Assert.Contains("SrsProxy.Udp.UdpRelayEngine+<ReceiveLoopAsync>", traces);
+        Assert.Contains(OperatingSystem.IsLinux() ? "SrsProxy.Udp.UdpPump.Run" : "SrsProxy.Udp.UdpRelayEngine+<ReceiveLoopAsync>", traces);
     }
 
     [Fact]

@@ -103,4 +103,23 @@ internal static unsafe partial class LinuxUdp
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    public const int ClockMonotonic = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
+    private static partial int ClockNanosleep(int clock, int flags, TimeSpec* request, TimeSpec* remain);
+
+    /// <summary>Sleeps this thread for a sub-millisecond time (<c>Thread.Sleep</c> counts whole milliseconds).</summary>
+    public static void SleepNanoseconds(long nanoseconds)
+    {
+        var request = new TimeSpec { Seconds = nanoseconds / 1_000_000_000, Nanoseconds = nanoseconds % 1_000_000_000 };
+        ClockNanosleep(ClockMonotonic, 0, &request, null);
+    }
 }

@@ -27,4 +27,10 @@ internal sealed record UdpEngineOptions(
 
     /// <summary>Pump threads of the batched engine: one per core, at most 8.</summary>
     public int PumpCount { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>
+    /// Batched engine: how long a pump lets datagrams accumulate after each wake-up's work before it takes
+    /// them (see <see cref="UdpPump"/>). Zero: take each as soon as it arrives.
+    /// </summary>
+    public TimeSpan Coalesce { get; init; }
 }

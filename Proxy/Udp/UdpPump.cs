@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using static SrsProxy.Udp.LinuxUdp;
@@ -24,8 +25,14 @@ internal sealed unsafe class UdpPump : IDisposable
 
     private const int MaxEvents = 256;
 
+    /// <summary>Datagrams read from the public socket per <c>recvmmsg</c> (clients to origins).</summary>
+    internal const int IngressBatchSize = 32;
+
     /// <summary>The epoll tag of the pump's own eventfd, which wakes it to stop. Sessions get tags from 1.</summary>
     private const ulong WakeTag = 0;
+
+    /// <summary>The epoll tag of the public socket, on the one pump that reads it.</summary>
+    private const ulong PublicTag = ulong.MaxValue;
 
     private static long s_nextTag;
 
@@ -43,13 +50,31 @@ internal sealed unsafe class UdpPump : IDisposable
     private readonly byte* _names;
     private readonly byte* _buffers;
     private readonly byte* _events;
+    private readonly IUdpRelayHandler? _ingress;
+    private readonly long _coalesceNanoseconds;
+    private readonly MMsgHdr* _inMessages;
+    private readonly IoVec* _inIov;
+    private readonly byte* _inNames;
+    private readonly byte* _inBuffers;
+    private readonly SocketAddress _from;
     private readonly Thread _thread;
     private volatile bool _stopping;
     private int _disposed;
 
-    public UdpPump(string name, Socket publicSocket, int maxDatagramSize, UdpCounters counters, TimeProvider time, Action<Exception> failed)
+    /// <summary>
+    /// A pump thread. With <paramref name="ingress"/>, it also reads the public socket and hands each client
+    /// datagram to it, so one wake-up serves both directions and .NET's socket engine never polls the public
+    /// socket. With <paramref name="coalesce"/> above zero, after each wake-up's work the thread sleeps that
+    /// long and then takes what arrived meanwhile without blocking: a burst spread over that time costs one
+    /// wake-up instead of one per datagram, and no datagram waits longer than that.
+    /// </summary>
+    public UdpPump(string name, Socket publicSocket, int maxDatagramSize, UdpCounters counters, TimeProvider time, Action<Exception> failed,
+        IUdpRelayHandler? ingress = null, TimeSpan coalesce = default)
     {
         _public = publicSocket;
+        _ingress = ingress;
+        _coalesceNanoseconds = coalesce.Ticks * 100;
+        _from = new SocketAddress(publicSocket.AddressFamily);
         _maxDatagramSize = maxDatagramSize;
         _counters = counters;
         _time = time;
@@ -73,6 +98,28 @@ internal sealed unsafe class UdpPump : IDisposable
             _iov[k].Base = _buffers + (k * _maxDatagramSize);
             _messages[k].Header.Iov = &_iov[k];
             _messages[k].Header.IovLength = 1;
+        }
+
+        if (ingress is not null)
+        {
+            _inMessages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(IngressBatchSize * sizeof(MMsgHdr)));
+            _inIov = (IoVec*)NativeMemory.AllocZeroed((nuint)(IngressBatchSize * sizeof(IoVec)));
+            _inNames = (byte*)NativeMemory.AllocZeroed((nuint)(IngressBatchSize * SocketAddressCapacity));
+            _inBuffers = (byte*)NativeMemory.Alloc((nuint)(IngressBatchSize * (_maxDatagramSize + 1)));
+            for (var k = 0; k < IngressBatchSize; k++)
+            {
+                _inIov[k].Base = _inBuffers + (k * (_maxDatagramSize + 1));
+                _inMessages[k].Header.Iov = &_inIov[k];
+                _inMessages[k].Header.IovLength = 1;
+            }
+
+            if (!WithDescriptor(publicSocket, fd => EpollAdd(_epoll, fd, PublicTag) == 0))
+            {
+                var error = Marshal.GetLastPInvokeError();
+                FreeBuffers();
+                CloseDescriptors();
+                throw new SocketException(error);
+            }
         }
 
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -151,9 +198,12 @@ internal sealed unsafe class UdpPump : IDisposable
         {
             // The public socket outlives the pump: the relay stops its pumps before closing it.
             var publicFd = (int)_public.SafeHandle.DangerousGetHandle();
+
+            // -1: block until something arrives; 0: just slept to coalesce, take what is there without blocking.
+            var timeout = -1;
             while (!_stopping)
             {
-                var ready = EpollWait(_epoll, _events, MaxEvents, -1);
+                var ready = EpollWait(_epoll, _events, MaxEvents, timeout);
                 if (ready < 0)
                 {
                     var error = Marshal.GetLastPInvokeError();
@@ -165,6 +215,13 @@ internal sealed unsafe class UdpPump : IDisposable
                     throw new SocketException(error);
                 }
 
+                if (ready == 0)
+                {
+                    // Quiet since the last batch: wait for the next datagram, however long.
+                    timeout = -1;
+                    continue;
+                }
+
                 var count = 0;
                 var now = _time.GetTimestamp();
                 for (var i = 0; i < ready; i++)
@@ -174,6 +231,10 @@ internal sealed unsafe class UdpPump : IDisposable
                     {
                         ulong value;
                         Read(_wake, &value, sizeof(ulong));
+                    }
+                    else if (tag == PublicTag)
+                    {
+                        ReceiveFromClients(publicFd);
                     }
                     else if (_sessions.TryGetValue(tag, out var session))
                     {
@@ -188,11 +249,59 @@ internal sealed unsafe class UdpPump : IDisposable
                 }
 
                 Flush(publicFd, count);
+                if (_coalesceNanoseconds > 0 && !_stopping)
+                {
+                    SleepNanoseconds(_coalesceNanoseconds);
+                    timeout = 0;
+                }
             }
         }
         catch (Exception e)
         {
             _failed(e);
+        }
+    }
+
+    /// <summary>
+    /// Reads what the public socket holds (up to a batch) and hands each datagram to the protocol. A datagram
+    /// longer than the relay takes is dropped whole and counted; epoll reports the socket again if more wait.
+    /// </summary>
+    private void ReceiveFromClients(int publicFd)
+    {
+        for (var k = 0; k < IngressBatchSize; k++)
+        {
+            _inMessages[k].Header.Name = _inNames + (k * SocketAddressCapacity);
+            _inMessages[k].Header.NameLength = SocketAddressCapacity;
+            _inMessages[k].Header.Flags = 0;
+            _inIov[k].Length = (nuint)(_maxDatagramSize + 1);
+        }
+
+        var received = RecvMmsg(publicFd, _inMessages, IngressBatchSize, MsgDontWait, null);
+        if (received <= 0)
+        {
+            if (received < 0 && Marshal.GetLastPInvokeError() is not (Eagain or Eintr))
+            {
+                // An ICMP error for an earlier send to a client: about that datagram, not the socket.
+                _counters.Drop(DropReason.Malformed);
+            }
+
+            return;
+        }
+
+        var address = _from.Buffer.Span;
+        for (var k = 0; k < received; k++)
+        {
+            var length = (int)_inMessages[k].Length;
+            if ((_inMessages[k].Header.Flags & MsgTrunc) != 0 || length > _maxDatagramSize)
+            {
+                _counters.Drop(DropReason.Malformed);
+                continue;
+            }
+
+            var nameLength = (int)_inMessages[k].Header.NameLength;
+            new ReadOnlySpan<byte>(_inNames + (k * SocketAddressCapacity), nameLength).CopyTo(address);
+            _from.Size = nameLength;
+            _ingress!.OnDatagram(new ReadOnlySpan<byte>(_inIov[k].Base, length), _from);
         }
     }
 
@@ -330,12 +439,21 @@ internal sealed unsafe class UdpPump : IDisposable
         }
 
         CloseDescriptors();
+        FreeBuffers();
+        _sessions.Clear();
+    }
+
+    private void FreeBuffers()
+    {
         NativeMemory.Free(_messages);
         NativeMemory.Free(_iov);
         NativeMemory.Free(_names);
         NativeMemory.Free(_buffers);
         NativeMemory.Free(_events);
-        _sessions.Clear();
+        NativeMemory.Free(_inMessages);
+        NativeMemory.Free(_inIov);
+        NativeMemory.Free(_inNames);
+        NativeMemory.Free(_inBuffers);
     }
 
     private void CloseDescriptors()

@@ -5,10 +5,11 @@ using SrsProxy.Configuration;
 namespace SrsProxy.Udp;
 
 /// <summary>
-/// The UDP machinery WebRTC and SRT share: one public socket with one long-lived receive loop that hands
-/// each datagram to the protocol (<see cref="IUdpRelayHandler"/>), a connected socket per session towards
-/// its origin, the origin-to-client half (batching pumps on Linux, a receive loop per session elsewhere),
-/// the oversize guard, the sweep timer and the counters. The protocol decides which session a datagram
+/// The UDP machinery WebRTC and SRT share: one public socket whose datagrams go to the protocol
+/// (<see cref="IUdpRelayHandler"/>), a connected socket per session towards its origin, the oversize guard,
+/// the sweep timer and the counters. On Linux, <see cref="UdpPump"/> threads move both directions with
+/// epoll and <c>recvmmsg</c>/<c>sendmmsg</c> (the first pump reads the public socket too); elsewhere, one
+/// async receive loop on the public socket and one per session. The protocol decides which session a datagram
 /// belongs to and where the origin's datagrams go; the engine moves them.
 /// Nothing is allocated, logged or awaited per datagram, and no send blocks: a full buffer is a counted drop.
 /// </summary>
@@ -59,7 +60,8 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             socket.ReceiveBufferSize = _options.SocketBufferBytes;
             socket.SendBufferSize = _options.SocketBufferBytes;
 
-            // Sends never wait: a full send buffer is a counted drop, not a stalled receive loop.
+            // Sends never wait: a full send buffer is a counted drop, not a stalled receive loop. Only
+            // synchronous calls are made on it in the batched engine, so .NET's socket engine never polls it.
             socket.Blocking = false;
             ListenerBindException.Bind(socket, _options.Address, _options.Setting);
         }
@@ -76,13 +78,19 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             _pumps = new UdpPump[_options.PumpCount];
             for (var i = 0; i < _pumps.Length; i++)
             {
-                _pumps[i] = new UdpPump($"{_options.Name}-pump-{i}", socket, _options.MaxDatagramSize, Counters, _time, OnLoopFailed);
+                // The first pump also reads the public socket: .NET's socket engine then never polls it, and
+                // the datagrams each way share the pump's wake-ups.
+                _pumps[i] = new UdpPump($"{_options.Name}-pump-{i}", socket, _options.MaxDatagramSize, Counters, _time, OnLoopFailed,
+                    ingress: i == 0 ? handler : null, coalesce: _options.Coalesce);
             }
+        }
+        else
+        {
+            _receiveLoop = Task.Run(() => ReceiveLoopAsync(socket, handler, _stopping.Token));
         }
 
         LogListening(_options.Name, LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize,
-            _options.Batched ? $"{_pumps.Length} batching threads" : "a receive loop per session");
-        _receiveLoop = Task.Run(() => ReceiveLoopAsync(socket, handler, _stopping.Token));
+            _options.Batched ? $"{_pumps.Length} batching threads, coalescing {_options.Coalesce.TotalMicroseconds} us" : "async receive loops");
         _sweepLoop = Task.Run(() => SweepLoopAsync(handler, _stopping.Token));
     }
 
