@@ -30,6 +30,8 @@ public class GoDurationTests
     [InlineData(30_000, "30s")]
     [InlineData(90_000, "1m30s")]
     [InlineData(250, "250ms")]
+    [InlineData(0.5, "500µs")]
+    [InlineData(0, "0s")]
     public void Format_CommonValues_LooksLikeGo(double milliseconds, string expected) =>
         Assert.Equal(expected, GoDuration.Format(TimeSpan.FromMilliseconds(milliseconds)));
 }

@@ -73,9 +73,19 @@ internal static class GoDuration
         return true;
     }
 
-    /// <summary>Formats the way Go prints a duration for the common cases: 30s, 1m30s, 250ms.</summary>
+    /// <summary>Formats the way Go prints a duration for the common cases: 30s, 1m30s, 250ms, 500µs, 0s.</summary>
     public static string Format(TimeSpan value)
     {
+        if (value == TimeSpan.Zero)
+        {
+            return "0s";
+        }
+
+        if (value.TotalMilliseconds < 1)
+        {
+            return $"{value.TotalMicroseconds.ToString(CultureInfo.InvariantCulture)}µs";
+        }
+
         if (value.TotalSeconds < 1)
         {
             return $"{value.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms";

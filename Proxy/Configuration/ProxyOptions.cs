@@ -107,6 +107,21 @@ internal sealed record ProxyOptions
     public int RtcSessionSocketBufferBytes { get; init; } = 1024 * 1024;
 
     /// <summary>
+    /// Threads that move WebRTC datagrams on Linux (<c>PROXY_RTC_PUMPS</c>). Defaults to 1: with coalescing one
+    /// thread carries several hundred players at a fraction of a core, and every extra thread adds its own
+    /// wake-ups; raise it when one core is not enough (see README, Performance).
+    /// </summary>
+    public int RtcPumps { get; init; } = 1;
+
+    /// <summary>
+    /// How long a WebRTC pump lets datagrams accumulate after each wake-up's work (<c>PROXY_RTC_COALESCE</c>,
+    /// e.g. <c>500us</c>; <c>0</c> turns it off). A real origin spreads its sends to N players over a
+    /// millisecond or more, so without it the relay wakes for almost every datagram. Defaults to 500 us:
+    /// measured with scripts/bench under SRS pacing (README, Performance), no datagram waits longer.
+    /// </summary>
+    public TimeSpan RtcCoalesce { get; init; } = TimeSpan.FromMicroseconds(500);
+
+    /// <summary>
     /// An SRT session with no datagram either way for this long is closed (<c>PROXY_SRT_IDLE_TIMEOUT</c>).
     /// Defaults to 10 s: SRT peers send a keepalive every second and libsrt gives a silent peer up after 5 s
     /// (<c>SRTO_PEERIDLETIMEO</c>), so a session silent for twice that is gone at both ends.

@@ -108,6 +108,8 @@ internal static class ProxyOptionsParser
             MaxOrigins = Integer("PROXY_MAX_ORIGINS", defaults.MaxOrigins, 1, 100_000),
             RtcSocketBufferBytes = Integer("PROXY_RTC_SOCKET_BUFFER", defaults.RtcSocketBufferBytes, 4096, 1 << 30),
             RtcSessionSocketBufferBytes = Integer("PROXY_RTC_SESSION_SOCKET_BUFFER", defaults.RtcSessionSocketBufferBytes, 4096, 1 << 30),
+            RtcPumps = Integer("PROXY_RTC_PUMPS", defaults.RtcPumps, 1, 64),
+            RtcCoalesce = Duration("PROXY_RTC_COALESCE", defaults.RtcCoalesce, allowZero: true),
             SrtIdleTimeout = Duration("PROXY_SRT_IDLE_TIMEOUT", defaults.SrtIdleTimeout),
             SrtSocketBufferBytes = Integer("PROXY_SRT_SOCKET_BUFFER", defaults.SrtSocketBufferBytes, 4096, 1 << 30),
             SrtSessionSocketBufferBytes = Integer("PROXY_SRT_SESSION_SOCKET_BUFFER", defaults.SrtSessionSocketBufferBytes, 4096, 1 << 30),
@@ -244,6 +246,8 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_MAX_ORIGINS", o.MaxOrigins.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_SOCKET_BUFFER", o.RtcSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_SESSION_SOCKET_BUFFER", o.RtcSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_RTC_PUMPS", o.RtcPumps.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_RTC_COALESCE", GoDuration.Format(o.RtcCoalesce));
         yield return ("PROXY_SRT_IDLE_TIMEOUT", GoDuration.Format(o.SrtIdleTimeout));
         yield return ("PROXY_SRT_SOCKET_BUFFER", o.SrtSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_SRT_SESSION_SOCKET_BUFFER", o.SrtSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));

@@ -49,8 +49,6 @@ internal sealed partial class RtcRelay : UdpRelayService
         _registry.RtcSessionRemoved += OnRemovedFromRegistry;
     }
 
-    /// <summary>Pump threads of the batched engine: one per core, at most 8.</summary>
-    internal int PumpCount { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     public int SessionCount => _byId.Count;
 
@@ -61,7 +59,8 @@ internal sealed partial class RtcRelay : UdpRelayService
             TimeSpan.FromTicks(Math.Clamp(_options.RtcIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond)))
         {
             Batched = batched,
-            PumpCount = PumpCount,
+            PumpCount = _options.RtcPumps,
+            Coalesce = _options.RtcCoalesce,
         };
 
     protected override async ValueTask CloseAllAsync(string reason)
