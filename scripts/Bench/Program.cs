@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SrsProxy.Bench.Pacing;
 using SrsProxy.Bench.Report;
 
 namespace SrsProxy.Bench;
@@ -18,6 +19,19 @@ internal static class Program
             // For scripts/bench: loopback ports free for both TCP and UDP right now.
             Console.WriteLine(string.Join(' ', FreePorts(count)));
             return 0;
+        }
+
+        if (args is ["fit-schedule", ..])
+        {
+            try
+            {
+                return FitCommand.Run(args[1..], Console.Out);
+            }
+            catch (Exception e) when (e is FormatException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"bench: {e.Message}");
+                return 2;
+            }
         }
 
         if (args is ["-h"] or ["--help"])

@@ -1,0 +1,12 @@
+namespace SrsProxy.Bench.Pacing;
+
+/// <summary>What the origin simulator sends when, to which player: one datagram at a time, on the sender thread.</summary>
+internal interface IOriginSchedule
+{
+    /// <summary>
+    /// The next datagram. <paramref name="previousSendUs"/> is when the previous one was actually sent (a real
+    /// origin's next send follows its previous one, not a clock); <paramref name="players"/> is how many
+    /// players are bound now (slots 0 to players - 1).
+    /// </summary>
+    PlannedSend Next(double previousSendUs, int players);
+}
