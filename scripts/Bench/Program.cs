@@ -41,11 +41,13 @@ internal static class Program
         }
 
         BenchOptions options;
+        TrafficPattern traffic;
         try
         {
             options = BenchOptions.Parse(args);
+            traffic = TrafficPattern.Create(options);
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"bench: {e.Message}\n{BenchOptions.Usage}");
             return 2;
@@ -64,7 +66,7 @@ internal static class Program
         BenchReport report;
         try
         {
-            report = await new BenchRunner(options, Console.Error).RunAsync(stem, cancel.Token);
+            report = await new BenchRunner(options, traffic, Console.Error).RunAsync(stem, cancel.Token);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
