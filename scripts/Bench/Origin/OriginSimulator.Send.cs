@@ -48,7 +48,7 @@ internal sealed partial class OriginSimulator
                     return;
                 }
 
-                Thread.Sleep(TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond * 50));
+                Thread.Sleep(50);
             }
 
             PreciseWait.Until(due);
