@@ -31,8 +31,13 @@ internal sealed class PacingRecorder
     private bool _hasPlan;
     private long _lateMaxUs;
 
-    /// <summary>Times the sender was so late it skipped ahead instead of sending the backlog at once.</summary>
+    /// <summary>Times the sender was so late it shifted its schedule instead of sending the backlog at once.</summary>
     public long Rebased;
+
+    /// <summary>Datagrams the schedule skipped in the window (a player too far behind), and its count when the window began.</summary>
+    public long Skipped;
+
+    public long SkippedBefore;
 
     public void Clear()
     {
@@ -47,6 +52,7 @@ internal sealed class PacingRecorder
         _lateMaxUs = 0;
         _hasPlan = false;
         Rebased = 0;
+        Skipped = 0;
     }
 
     /// <summary>One datagram sent at <paramref name="sentTicks"/>; a plan (gap and due time) when there was one.</summary>
@@ -99,6 +105,7 @@ internal sealed class PacingRecorder
             LateP99Us = _hasPlan ? Percentile(_late, 0.99) : null,
             LateMaxUs = _hasPlan ? _lateMaxUs : null,
             Rebased = Rebased,
+            Skipped = Skipped,
         };
     }
 

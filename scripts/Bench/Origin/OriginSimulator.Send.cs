@@ -7,9 +7,6 @@ namespace SrsProxy.Bench.Origin;
 /// <summary>The origin's two senders: the schedule-driven one (srs pacing, replay) and the burst tick loop.</summary>
 internal sealed partial class OriginSimulator
 {
-    /// <summary>A sender further behind its schedule than this skips ahead rather than sending the backlog at once.</summary>
-    private static readonly long MaxBehindTicks = Stopwatch.Frequency;
-
     /// <summary>Long waits sleep in steps of this at most, so the sender notices that it is to stop.</summary>
     private static readonly long StopCheckTicks = Stopwatch.Frequency / 10;
 
@@ -28,14 +25,16 @@ internal sealed partial class OriginSimulator
         var ticksPerUs = Stopwatch.Frequency / 1e6;
         var start = Stopwatch.GetTimestamp();
         var previousUs = 0.0;
+
+        // Further behind than this, the sender shifts the schedule rather than sending the backlog at once.
+        var catchUpLimit = (long)(schedule.CatchUpLimitUs * ticksPerUs);
         while (!_stopping.IsCancellationRequested)
         {
             var plan = schedule.Next(previousUs, _active.Length);
             var due = double.IsFinite(plan.DueUs) ? start + (long)(plan.DueUs * ticksPerUs) : long.MaxValue;
             var now = Stopwatch.GetTimestamp();
-            if (now - due > MaxBehindTicks)
+            if (now - due > catchUpLimit)
             {
-                // Descheduled or overloaded for over a second: like an origin draining its queue, catch up no more.
                 start += now - due;
                 due = now;
                 Pacing.Rebased++;
@@ -84,7 +83,7 @@ internal sealed partial class OriginSimulator
             }
 
             session.SentTotal++;
-            if (Record(phase, sentAt, plan.GapUs, due))
+            if (Record(phase, sentAt, plan.GapUs, due, schedule.Skipped))
             {
                 session.SentSteady++;
             }
@@ -145,7 +144,7 @@ internal sealed partial class OriginSimulator
                     }
 
                     session.SentTotal++;
-                    if (Record(phase, sentAt, null, 0))
+                    if (Record(phase, sentAt, null, 0, 0))
                     {
                         session.SentSteady++;
                     }
@@ -155,7 +154,7 @@ internal sealed partial class OriginSimulator
     }
 
     /// <summary>Records a steady-window send in <see cref="Pacing"/> (cleared when a window starts); false outside one.</summary>
-    private bool Record(RunPhase phase, long sentAt, double? plannedGapUs, long due)
+    private bool Record(RunPhase phase, long sentAt, double? plannedGapUs, long due, long skipped)
     {
         if (phase != RunPhase.Steady)
         {
@@ -166,10 +165,12 @@ internal sealed partial class OriginSimulator
         if (!_recording)
         {
             Pacing.Clear();
+            Pacing.SkippedBefore = skipped;
             _recording = true;
         }
 
         Pacing.Record(sentAt, plannedGapUs, due);
+        Pacing.Skipped = skipped - Pacing.SkippedBefore;
         return true;
     }
 }

@@ -6,6 +6,7 @@ namespace SrsProxy.Bench.Pacing;
 /// player i mod N, so with N at most the capture's players the relay carries the captured traffic datagram for
 /// datagram, several captured players sharing one session when N is smaller. With N larger, player j gets
 /// captured player j mod C's datagrams: each captured datagram goes to every such player, back to back.
+/// A sender held up for more than <see cref="CatchUpLimitUs"/> pauses the replay rather than catching up.
 /// </summary>
 internal sealed class CaptureReplay : IOriginSchedule, IFeedbackSchedule
 {
@@ -38,6 +39,12 @@ internal sealed class CaptureReplay : IOriginSchedule, IFeedbackSchedule
         : $"player j <- captured player j mod {_capture.Players} (each captured datagram sent to {_players / (double)_capture.Players:0.##} players on average, back to back)";
 
     private double Copies => _players <= _capture.Players ? 1 : _players / (double)_capture.Players;
+
+    /// <summary>
+    /// A millisecond: sending a backlog back to back would replace the captured gaps, which are what a replay is
+    /// for, with none; so a sender held up longer pauses the replay instead (the report counts it).
+    /// </summary>
+    public double CatchUpLimitUs => 1_000;
 
     public PlannedSend Next(double previousSendUs, int players) => Next();
 

@@ -9,4 +9,14 @@ internal interface IOriginSchedule
     /// players are bound now (slots 0 to players - 1).
     /// </summary>
     PlannedSend Next(double previousSendUs, int players);
+
+    /// <summary>Datagrams the schedule gave up on because the sender fell too far behind (see the implementation).</summary>
+    long Skipped => 0;
+
+    /// <summary>
+    /// How late the sender may run before it stops catching up and shifts the schedule's clock instead (the
+    /// schedule pauses for as long as the sender was held up). Defaults to a second, as much media as an
+    /// origin would drain at once.
+    /// </summary>
+    double CatchUpLimitUs => 1e6;
 }

@@ -11,12 +11,20 @@ namespace SrsProxy.Bench.Pacing;
 /// </summary>
 internal sealed class SrsOriginModel : IOriginSchedule
 {
-    /// <summary>Packets kept for players that have not had them: far more than a few clumps, so none is skipped.</summary>
+    /// <summary>Packets kept for players that have not had them: more than <see cref="MaxBehindSeconds"/> of media.</summary>
     private const int Backlog = 4096;
+
+    /// <summary>
+    /// A player further behind than this much media skips ahead. A pass over the players holds one to a few
+    /// clumps (tens of milliseconds); a sender that falls further behind (descheduled while players connect,
+    /// say) would otherwise send its backlog later, in the measured window, above the media's rate.
+    /// </summary>
+    private const double MaxBehindSeconds = 0.25;
 
     private readonly SrsOriginFit _fit;
     private readonly Random _random;
     private readonly int[] _packets = new int[Backlog];
+    private readonly long _maxBehind;
     private long[] _cursors = [];
     private long _produced;
     private int _players;
@@ -32,6 +40,7 @@ internal sealed class SrsOriginModel : IOriginSchedule
     {
         _fit = fit;
         _random = random;
+        _maxBehind = Math.Clamp((long)Math.Ceiling(fit.MediaPerSecondPerPlayer * MaxBehindSeconds), 16, Backlog);
         _nextClumpUs = fit.ClumpIntervalUs.Sample(random) * random.NextDouble();
         _audioUs = 0;
 
@@ -39,7 +48,7 @@ internal sealed class SrsOriginModel : IOriginSchedule
         _videoUs = 0.5e6 / fit.FramesPerSecond;
     }
 
-    /// <summary>Packets a player fell more than <see cref="Backlog"/> behind on and never got.</summary>
+    /// <summary>Packets a player fell more than <see cref="MaxBehindSeconds"/> behind on and never got.</summary>
     public long Skipped { get; private set; }
 
     public PlannedSend Next(double previousSendUs, int players)
@@ -77,10 +86,10 @@ internal sealed class SrsOriginModel : IOriginSchedule
 
         _burstLeft--;
         var behind = _produced - _cursors[slot];
-        if (behind > Backlog)
+        if (behind > _maxBehind)
         {
-            Skipped += behind - Backlog;
-            _cursors[slot] = _produced - Backlog;
+            Skipped += behind - _maxBehind;
+            _cursors[slot] = _produced - _maxBehind;
         }
 
         var length = _packets[_cursors[slot]++ % Backlog];

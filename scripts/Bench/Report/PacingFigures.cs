@@ -29,8 +29,11 @@ internal sealed record PacingFigures
 
     public double? LateMaxUs { get; init; }
 
-    /// <summary>Times the sender fell more than a second behind and skipped ahead.</summary>
+    /// <summary>Times the sender fell further behind than its schedule allows and shifted the schedule.</summary>
     public required long Rebased { get; init; }
+
+    /// <summary>Datagrams not sent because a player fell too far behind the media (srs pacing).</summary>
+    public required long Skipped { get; init; }
 }
 
 /// <summary>Gaps between consecutive origin sends (µs) and bursts split at gaps over 100 µs (sends).</summary>

@@ -156,7 +156,8 @@ internal static class ReportWriter
         Row("burst p10 / p50 / p90", c => c.Figures is { } g ? Invariant($"{g.BurstP10:0} / {g.BurstP50:0} / {g.BurstP90:0} sends") : "-");
         Row("sends/s (all players)", c => c.Pacing is { } p ? Invariant($"{p.SendsPerSecond:N0}") : "-");
         Row("late against the plan p50 / p99 / max", c => c.Pacing is { LateP50Us: { } p50 } p && c.Name.EndsWith("achieved", StringComparison.Ordinal)
-            ? Invariant($"{p50:0} / {p.LateP99Us:0} / {p.LateMaxUs:0} µs{(p.Rebased > 0 ? Invariant($"; fell over 1 s behind {p.Rebased} times") : "")}")
+            ? Invariant($"{p50:0} / {p.LateP99Us:0} / {p.LateMaxUs:0} µs{(p.Rebased > 0 ? Invariant($"; fell behind and paused the schedule {p.Rebased} times") : "")}") +
+                (p.Skipped > 0 ? Invariant($"; {p.Skipped:N0} datagrams skipped (a player over 250 ms of media behind)") : "")
             : "-");
         text.Append('\n');
         if (capture is not null)
