@@ -1,14 +1,24 @@
 using System.Globalization;
+using SrsProxy.Bench.Pacing;
 
 namespace SrsProxy.Bench;
 
 /// <summary>What one benchmark run does; every option has a default that reproduces the seed workload.</summary>
 internal sealed record BenchOptions
 {
+    /// <summary>
+    /// How the origin simulator spaces its sends. Defaults to <see cref="PacingMode.Srs"/>, because a relay's
+    /// cost depends on how its input arrives, and a real SRS origin spreads its sends (see <see cref="SrsOriginFit"/>).
+    /// </summary>
+    public PacingMode Pacing { get; init; } = PacingMode.Srs;
+
+    /// <summary>A capture to replay (<see cref="PacingMode.Replay"/>), in the format of <see cref="ScheduleCapture"/>.</summary>
+    public string? OriginSchedule { get; init; }
+
     /// <summary>Players per mode. Defaults to 100.</summary>
     public int Players { get; init; } = 100;
 
-    /// <summary>Media bitrate per player in bit/s. Defaults to 200 kbit/s, the seed workload's stream.</summary>
+    /// <summary>Media bitrate per player in bit/s (burst pacing). Defaults to 200 kbit/s, the seed workload's stream.</summary>
     public long Bitrate { get; init; } = 200_000;
 
     /// <summary>
@@ -24,15 +34,16 @@ internal sealed record BenchOptions
     public double Warmup { get; init; } = 5;
 
     /// <summary>
-    /// RTCP feedback datagrams per second per player, upstream. Defaults to 10: a browser sends transport-wide
-    /// congestion control feedback about every 100 ms, receiver reports once a second.
+    /// RTCP feedback datagrams per second per player, upstream (burst pacing; the others send the captured
+    /// feedback). Defaults to 10: a browser sends transport-wide congestion control feedback about every 100 ms,
+    /// receiver reports once a second.
     /// </summary>
     public double FeedbackRate { get; init; } = 10;
 
     /// <summary>Feedback datagram size. Defaults to 80 bytes, a typical TWCC feedback packet.</summary>
     public int FeedbackSize { get; init; } = 80;
 
-    /// <summary>The origin's pacing tick in milliseconds. Defaults to 5 ms.</summary>
+    /// <summary>The origin's pacing tick in milliseconds (burst pacing). Defaults to 5 ms.</summary>
     public double TickMs { get; init; } = 5;
 
     /// <summary>WHEP offers in flight at once while players connect. Defaults to 16.</summary>
@@ -69,19 +80,30 @@ internal sealed record BenchOptions
 
     public string Stream { get; init; } = "bench";
 
-    /// <summary>Media datagrams per second per player.</summary>
+    /// <summary>Media datagrams per second per player, for burst pacing.</summary>
     public double PacketRate => Bitrate / 8.0 / PacketSize;
 
     public const string Usage = """
         usage: srs-proxy-bench [options]
+               srs-proxy-bench fit-schedule FILE [--players N] [--code]   (fits srs pacing to a capture)
           --players N              players per mode (100)
-          --bitrate R              media bitrate per player: 200k, 1M, 250000 (200k)
-          --packet-size B          media datagram size, 64..1400 (250)
+          --pacing srs|burst       how the origin sends (srs):
+                                     srs: like a real SRS origin, fitted to a capture: each media packet to one
+                                          player after another, its gaps and bursts; captured audio, video and
+                                          feedback (README, Performance)
+                                     burst: each tick, every player's datagrams back to back, at --bitrate
+          --origin-schedule FILE   replay a capture (t_us,dir,player,len; .csv or .csv.gz) exactly, looped;
+                                   captured player i -> player i mod N (more players than captured: player j
+                           gets captured player j mod C's datagrams too)
           --seconds S              steady-state window (30)
           --warmup S               warm-up after all players connected (5)
+        burst pacing only:
+          --bitrate R              media bitrate per player: 200k, 1M, 250000 (200k)
+          --packet-size B          media datagram size, 64..1400 (250)
           --feedback-rate R        RTCP feedback datagrams/s per player, upstream (10)
           --feedback-size B        feedback datagram size (80)
           --tick-ms MS             origin pacing tick (5)
+        other options:
           --connect-concurrency N  WHEP offers in flight at once (16)
           --modes proxy,direct     modes to run, in order (proxy,direct)
           --proxy-api URL          proxy signalling API, e.g. http://127.0.0.1:11985
@@ -98,13 +120,22 @@ internal sealed record BenchOptions
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var o = new BenchOptions();
+        var burstOnly = new List<string>();
+        string? pacing = null;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
+            if (name is "--bitrate" or "--packet-size" or "--feedback-rate" or "--feedback-size" or "--tick-ms")
+            {
+                burstOnly.Add(name);
+            }
+
             string Next() => i + 1 < args.Count ? args[++i] : throw new FormatException($"{name}: missing value");
             o = name switch
             {
                 "--players" => o with { Players = Int(name, Next(), 1, 20_000) },
+                "--pacing" => o with { Pacing = ParsePacing(pacing = Next()) },
+                "--origin-schedule" => o with { Pacing = PacingMode.Replay, OriginSchedule = Next() },
                 "--bitrate" => o with { Bitrate = Rate(name, Next()) },
                 "--packet-size" => o with { PacketSize = Int(name, Next(), MediaPacket.MinSize, 1400) },
                 "--seconds" => o with { Seconds = Double(name, Next(), 1, 3600) },
@@ -128,12 +159,30 @@ internal sealed record BenchOptions
             };
         }
 
+        if (o.OriginSchedule is not null && pacing is not null)
+        {
+            throw new FormatException($"--origin-schedule replays a capture as it is: leave out --pacing {pacing}");
+        }
+
+        if (o.Pacing != PacingMode.Burst && burstOnly.Count > 0)
+        {
+            throw new FormatException($"{string.Join(", ", burstOnly.Distinct())}: only with --pacing burst; " +
+                (o.Pacing == PacingMode.Srs
+                    ? "srs pacing sends the captured SRS origin's media and feedback"
+                    : "a replayed capture brings its own sizes and times"));
+        }
+
+        if (o.OriginSchedule is not null && !File.Exists(o.OriginSchedule))
+        {
+            throw new FormatException($"--origin-schedule {o.OriginSchedule}: no such file");
+        }
+
         if (o.Modes.Contains("proxy") && (o.ProxyApi is null || o.ProxySystem is null))
         {
             throw new FormatException("the proxy mode needs --proxy-api and --proxy-system (or --modes direct)");
         }
 
-        if (o.PacketRate * o.Players > 2_000_000)
+        if (o.Pacing == PacingMode.Burst && o.PacketRate * o.Players > 2_000_000)
         {
             throw new FormatException($"{o.PacketRate * o.Players:F0} datagrams/s is more than this tool can pace");
         }
@@ -171,6 +220,13 @@ internal sealed record BenchOptions
         Uri.TryCreate(value.TrimEnd('/'), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? uri
             : throw new FormatException($"{name} {value}: expected an http:// URL");
+
+    private static PacingMode ParsePacing(string value) => value switch
+    {
+        "srs" => PacingMode.Srs,
+        "burst" => PacingMode.Burst,
+        _ => throw new FormatException($"--pacing {value}: expected srs or burst (--origin-schedule FILE replays a capture)"),
+    };
 
     private static string[] ParseModes(string value)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using SrsProxy.Bench.Measure;
 using SrsProxy.Bench.Origin;
+using SrsProxy.Bench.Pacing;
 using SrsProxy.Bench.Players;
 using SrsProxy.Bench.Report;
 
@@ -26,12 +27,19 @@ internal sealed class BenchRunner
 
     private static readonly TimeSpan DrainMax = TimeSpan.FromSeconds(10);
 
+    /// <summary>System calls are counted after the window for a quarter of it, at least 2 s and at most 5 s.</summary>
+    private const double SyscallSecondsMin = 2;
+
+    private const double SyscallSecondsMax = 5;
+
     private readonly BenchOptions _options;
+    private readonly TrafficPattern _traffic;
     private readonly TextWriter _log;
 
-    public BenchRunner(BenchOptions options, TextWriter log)
+    public BenchRunner(BenchOptions options, TrafficPattern traffic, TextWriter log)
     {
         _options = options;
+        _traffic = traffic;
         _log = log;
     }
 
@@ -45,7 +53,9 @@ internal sealed class BenchRunner
             UseProxy = false,
         };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(15) };
-        await using var origin = new OriginSimulator(_options);
+        var loadAverage = LoadAverage();
+        _log.WriteLine($"bench: {_traffic.Describe()}");
+        await using var origin = new OriginSimulator(_options, _traffic);
         var registerAt = _options.Modes.Contains("proxy") ? _options.ProxySystem : null;
         await origin.StartAsync(registerAt);
         _log.WriteLine($"bench: origin simulator: api {origin.ApiBase}, udp {origin.UdpEndPoint} (receive buffer {origin.ReceiveBufferBytes} B)" +
@@ -75,9 +85,11 @@ internal sealed class BenchRunner
         {
             Started = started,
             Label = _options.Label,
-            Machine = new MachineInfo(Environment.ProcessorCount, Environment.OSVersion.VersionString, ReadLong("/proc/sys/net/core/rmem_max"), RuntimeInformation.FrameworkDescription),
-            Workload = new WorkloadInfo(_options.Players, _options.Bitrate, _options.PacketSize, _options.PacketRate, _options.FeedbackRate,
-                _options.FeedbackSize, _options.Warmup, _options.Seconds, _options.TickMs),
+            Machine = new MachineInfo(Environment.ProcessorCount, Environment.OSVersion.VersionString, ReadLong("/proc/sys/net/core/rmem_max"),
+                RuntimeInformation.FrameworkDescription, loadAverage),
+            Workload = new WorkloadInfo(_options.Players, _options.Pacing.ToString().ToLowerInvariant(), _traffic.Describe(), _options.Bitrate, _options.PacketSize,
+                _traffic.MediaPerSecondPerPlayer(_options.Players), _traffic.FeedbackPerSecondPerPlayer(_options.Players), _options.FeedbackSize,
+                _options.Warmup, _options.Seconds, _options.TickMs),
             Modes = modes,
             AddedLatencyUs = added,
         };
@@ -102,7 +114,7 @@ internal sealed class BenchRunner
         var heapIdle = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
         _log.WriteLine($"bench: {mode}: connecting {_options.Players} players to {apiBase} ({_options.ConnectConcurrency} at a time)");
         origin.Phase = RunPhase.Warmup;
-        await using var fleet = new PlayerFleet(_options, http) { Phase = RunPhase.Warmup };
+        await using var fleet = new PlayerFleet(_options, _traffic, http) { Phase = RunPhase.Warmup };
         var connectWatch = Stopwatch.StartNew();
         long? heapHalf = null;
         long rssHalf = 0;
@@ -133,6 +145,7 @@ internal sealed class BenchRunner
         var scrapeBytes = MetricsScrape.Delta(calibration, metricsStart, "dotnet_gc_heap_total_allocated_bytes_total");
 
         var proxyStart = proxyPid is { } pid0 ? ProcessStats.Sample(pid0) : null;
+        var threadsStart = proxyPid is { } tpid0 ? ThreadStats.Sample(tpid0) : null;
         var selfStart = ProcessStats.Sample(Environment.ProcessId)!.Value;
         var machineStart = ProcessStats.Machine();
         var dropsStart = UdpDrops.Sample();
@@ -156,6 +169,8 @@ internal sealed class BenchRunner
         var dropsEnd = UdpDrops.Sample();
         var selfEnd = ProcessStats.Sample(Environment.ProcessId)!.Value;
         var proxyEnd = proxyPid is { } pid1 ? ProcessStats.Sample(pid1) : null;
+        var threadsEnd = proxyPid is { } tpid1 ? ThreadStats.Sample(tpid1) : null;
+        var loadAverage = LoadAverage();
         var metricsEnd = await MetricsScrape.FetchAsync(http, isProxy ? _options.ProxySystem : null, cancellationToken);
 
         if (cpuProfile is not null)
@@ -170,7 +185,15 @@ internal sealed class BenchRunner
             }
         }
 
+        // System calls: counted right after the window, while the same traffic flows on (the drain), so that the
+        // counting's own cost stays out of the window's CPU figures.
+        var syscallSeconds = Math.Clamp(_options.Seconds / 4, SyscallSecondsMin, SyscallSecondsMax);
+        var syscalls = proxyPid is { } spid
+            ? SyscallCount.CountAsync(spid, syscallSeconds, cancellationToken)
+            : Task.FromResult<(Dictionary<string, long>?, string?)>((null, "no proxy process"));
         await DrainAsync(fleet, cancellationToken);
+        var (syscallCounts, syscallFailure) = await syscalls;
+        var pacing = origin.Pacing.Snapshot(_traffic.Mode.ToString().ToLowerInvariant(), _traffic.Describe(), _traffic.Reference);
 
         long mediaSent = 0, feedbackReceived = 0;
         foreach (var player in connected)
@@ -193,6 +216,16 @@ internal sealed class BenchRunner
         if (proxyStart is { } ps && proxyEnd is { } pe)
         {
             double? PerMillion(double? value) => value is { } v && datagrams > 0 ? v * 1e6 / datagrams : null;
+            var perSecond = datagrams / window;
+            var syscallFigures = syscallCounts is null || perSecond <= 0
+                ? new SyscallFigures { NotMeasured = syscallFailure ?? "no datagram relayed", Seconds = syscallSeconds }
+                : new SyscallFigures
+                {
+                    Seconds = syscallSeconds,
+                    PerDatagram = syscallCounts[SyscallCount.Total] / syscallSeconds / perSecond,
+                    ByKind = syscallCounts.Where(c => c.Key != SyscallCount.Total && c.Value > 0)
+                        .ToDictionary(c => c.Key["syscalls:sys_enter_".Length..], c => c.Value / syscallSeconds / perSecond),
+                };
             var allocated = MetricsScrape.Delta(metricsStart, metricsEnd, "dotnet_gc_heap_total_allocated_bytes_total") - (scrapeBytes ?? 0);
             proxyFigures = new ProxyFigures
             {
@@ -212,6 +245,8 @@ internal sealed class BenchRunner
                 ScrapeAllocatedBytes = scrapeBytes,
                 RelayedToPlayer = MetricsScrape.Delta(metricsStart, metricsEnd, "srs_proxy_rtc_datagrams_total{direction=\"to_player\"}"),
                 RelayedToOrigin = MetricsScrape.Delta(metricsStart, metricsEnd, "srs_proxy_rtc_datagrams_total{direction=\"to_origin\"}"),
+                WakeUps = threadsStart is not null && threadsEnd is not null ? ThreadStats.Between(threadsStart, threadsEnd, window, datagrams) : null,
+                Syscalls = syscallFigures,
                 Drops = metricsEnd is null ? null : metricsEnd.Samples
                     .Where(s => s.Key.StartsWith("srs_proxy_rtc_dropped_total{", StringComparison.Ordinal))
                     .ToDictionary(s => s.Key["srs_proxy_rtc_dropped_total{reason=\"".Length..^2], s => MetricsScrape.Delta(metricsStart, metricsEnd, s.Key) ?? 0),
@@ -256,8 +291,10 @@ internal sealed class BenchRunner
             DatagramsPerSecond = datagrams / window,
             MediaDatagramsPerSecond = mediaReceived / window,
             MediaSentPerSecond = mediaSent / window,
-            MediaTargetPerSecond = connected.Length * _options.PacketRate,
-            MediaMbitPerSecond = mediaReceived * _options.PacketSize * 8 / window / 1e6,
+            MediaTargetPerSecond = connected.Length * _traffic.MediaPerSecondPerPlayer(_options.Players),
+            MediaMbitPerSecond = connected.Sum(p => p.ReceivedBytesSteady) * 8 / window / 1e6,
+            Pacing = pacing,
+            LoadAverage = loadAverage,
             WhepAnswerMs = Setup(connected.Select(p => p.AnswerTicks)),
             IceConnectedMs = Setup(connected.Select(p => p.IceTicks)),
             LatencyUs = new LatencySummary(latency.Percentile(0.50), latency.Percentile(0.90), latency.Percentile(0.99), latency.Percentile(0.999), latency.MaxMicroseconds),
@@ -308,6 +345,19 @@ internal sealed class BenchRunner
     }
 
     private static double Percent(long part, long whole) => whole == 0 ? 0 : 100.0 * part / whole;
+
+    /// <summary>/proc/loadavg: runnable and waiting tasks averaged over 1, 5 and 15 minutes; empty where there is none.</summary>
+    private static double[] LoadAverage()
+    {
+        try
+        {
+            return [.. File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(v => double.Parse(v, CultureInfo.InvariantCulture))];
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
 
     private static long ReadLong(string path)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SrsProxy.Bench.Pacing;
 using SrsProxy.Bench.Report;
 
 namespace SrsProxy.Bench;
@@ -20,6 +21,19 @@ internal static class Program
             return 0;
         }
 
+        if (args is ["fit-schedule", ..])
+        {
+            try
+            {
+                return FitCommand.Run(args[1..], Console.Out);
+            }
+            catch (Exception e) when (e is FormatException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"bench: {e.Message}");
+                return 2;
+            }
+        }
+
         if (args is ["-h"] or ["--help"])
         {
             Console.WriteLine(BenchOptions.Usage);
@@ -27,11 +41,13 @@ internal static class Program
         }
 
         BenchOptions options;
+        TrafficPattern traffic;
         try
         {
             options = BenchOptions.Parse(args);
+            traffic = TrafficPattern.Create(options);
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"bench: {e.Message}\n{BenchOptions.Usage}");
             return 2;
@@ -50,7 +66,7 @@ internal static class Program
         BenchReport report;
         try
         {
-            report = await new BenchRunner(options, Console.Error).RunAsync(stem, cancel.Token);
+            report = await new BenchRunner(options, traffic, Console.Error).RunAsync(stem, cancel.Token);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {

@@ -1,19 +1,20 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using SrsProxy.Bench.Measure;
+using SrsProxy.Bench.Pacing;
 
 namespace SrsProxy.Bench.Origin;
 
 /// <summary>
 /// An SRS-like origin: registers on the proxy's system API, answers WHEP offers with an ICE-lite SDP whose
 /// only candidate is its one UDP port, answers STUN binding requests, and sends every bound session RTP-sized
-/// datagrams at the configured rate from one socket, paced on a timer tick. Media is plain bytes (no DTLS or
-/// SRTP): a relay only carries them.
+/// datagrams from one socket, paced as <see cref="TrafficPattern"/> says (OriginSimulator.Send.cs). Media is
+/// plain bytes (no DTLS or SRTP): a relay only carries them.
 /// </summary>
-internal sealed class OriginSimulator : IAsyncDisposable
+internal sealed partial class OriginSimulator : IAsyncDisposable
 {
     /// <summary>SRS re-registers every 9 s (its heartbeat interval).</summary>
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(9);
@@ -25,6 +26,7 @@ internal sealed class OriginSimulator : IAsyncDisposable
     private const int SocketBufferBytes = 8 * 1024 * 1024;
 
     private readonly BenchOptions _options;
+    private readonly TrafficPattern _traffic;
     private readonly ConcurrentDictionary<string, OriginSession> _byUsername = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, OriginSession> _byAddress = new();
     private readonly ConcurrentDictionary<string, OriginSession> _byOfferUfrag = new(StringComparer.Ordinal);
@@ -41,9 +43,10 @@ internal sealed class OriginSimulator : IAsyncDisposable
     private int _nextSsrc = 1000;
     private volatile RunPhase _phase;
 
-    public OriginSimulator(BenchOptions options)
+    public OriginSimulator(BenchOptions options, TrafficPattern traffic)
     {
         _options = options;
+        _traffic = traffic;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.ReceiveBufferSize = SocketBufferBytes;
         _socket.SendBufferSize = SocketBufferBytes;
@@ -71,6 +74,9 @@ internal sealed class OriginSimulator : IAsyncDisposable
         set => _phase = value;
     }
 
+    /// <summary>What the sender planned and achieved in the steady window; read it after the window.</summary>
+    public PacingRecorder Pacing { get; } = new();
+
     public long UnknownDatagrams;
 
     public long StunAnswered;
@@ -97,7 +103,13 @@ internal sealed class OriginSimulator : IAsyncDisposable
         ApiBase = new Uri(address.EndsWith('/') ? address : address + "/");
         _receiver = new Thread(ReceiveLoop) { IsBackground = true, Name = "origin-receive" };
         _receiver.Start();
-        _sender = new Thread(SendLoop) { IsBackground = true, Name = "origin-send", Priority = ThreadPriority.AboveNormal };
+        var schedule = _traffic.OriginSchedule();
+        _sender = new Thread(schedule is null ? SendBurstLoop : () => SendScheduledLoop(schedule))
+        {
+            IsBackground = true,
+            Name = "origin-send",
+            Priority = ThreadPriority.AboveNormal,
+        };
         _sender.Start();
         if (registerAt is not null)
         {
@@ -317,68 +329,6 @@ internal sealed class OriginSimulator : IAsyncDisposable
                 // Start each session at a random point of the packet interval, so sessions do not send in lockstep.
                 session.Credit = Random.Shared.NextDouble();
                 _active = [.. _active, session];
-            }
-        }
-    }
-
-    /// <summary>
-    /// The paced sender: every tick, each bound session gets the datagrams its rate owes it since the last
-    /// tick (elapsed time, so a late tick catches up instead of losing rate), sent back to back.
-    /// </summary>
-    private void SendLoop()
-    {
-        var packet = GC.AllocateUninitializedArray<byte>(_options.PacketSize, pinned: true);
-        Random.Shared.NextBytes(packet);
-        var rate = _options.PacketRate;
-        var tick = (long)(_options.TickMs * Stopwatch.Frequency / 1000);
-        var last = Stopwatch.GetTimestamp();
-        var next = last + tick;
-        while (!_stopping.IsCancellationRequested)
-        {
-            var now = Stopwatch.GetTimestamp();
-            if (now < next)
-            {
-                Thread.Sleep(Math.Max(1, (int)((next - now) * 1000 / Stopwatch.Frequency)));
-                continue;
-            }
-
-            // A descheduled sender catches up at most one second of media, as an origin drains its queue.
-            var credit = rate * Math.Min(1.0, (double)(now - last) / Stopwatch.Frequency);
-            last = now;
-            next = Math.Max(next + tick, now + tick / 2);
-            var phase = _phase;
-            foreach (var session in _active)
-            {
-                if (session.Remote is not { } remote || session.IsClosed)
-                {
-                    continue;
-                }
-
-                session.Credit += credit;
-                while (session.Credit >= 1)
-                {
-                    session.Credit -= 1;
-                    MediaPacket.WriteMedia(packet, session.Ssrc, session.Sequence++, Stopwatch.GetTimestamp(), phase);
-                    try
-                    {
-                        _socket.SendTo(packet, SocketFlags.None, remote);
-                    }
-                    catch (SocketException)
-                    {
-                        session.SendErrors++;
-                        continue;
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        return;
-                    }
-
-                    session.SentTotal++;
-                    if (phase == RunPhase.Steady)
-                    {
-                        session.SentSteady++;
-                    }
-                }
             }
         }
     }

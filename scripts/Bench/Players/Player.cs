@@ -74,6 +74,7 @@ internal sealed class Player
     // Written by this player's receive loop only.
     public long ReceivedTotal;
     public long ReceivedSteady;
+    public long ReceivedBytesSteady;
     public long Reordered;
     public long Malformed;
     public long StunResponses;
@@ -242,6 +243,7 @@ internal sealed class Player
         if (phase == RunPhase.Steady)
         {
             ReceivedSteady++;
+            ReceivedBytesSteady += datagram.Length;
             _latency.Record(now - timestamp);
             if (late)
             {

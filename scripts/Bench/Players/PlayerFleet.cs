@@ -1,12 +1,16 @@
 using System.Diagnostics;
 using SrsProxy.Bench.Measure;
+using SrsProxy.Bench.Pacing;
 
 namespace SrsProxy.Bench.Players;
 
 /// <summary>
 /// N players against one signalling API: connects them a few at a time, then one pacing thread sends every
-/// player's RTCP feedback at the configured rate and an ICE consent check (RFC 7675) about every 5 s, as a
-/// browser does. Receiving is each player's own async loop; there is no thread per player.
+/// player's RTCP feedback. With burst pacing: at the configured rate, and an ICE consent check (RFC 7675)
+/// about every 5 s, as a browser does. Otherwise as the traffic pattern's feedback schedule says: the captured
+/// pion players sent their receiver reports and an occasional PLI and no STUN (their RTCP every second keeps
+/// the path alive), so neither does this. Receiving is each player's own async loop; there is no thread per
+/// player.
 /// </summary>
 internal sealed class PlayerFleet : IAsyncDisposable
 {
@@ -16,14 +20,16 @@ internal sealed class PlayerFleet : IAsyncDisposable
     private static readonly TimeSpan FeedbackTick = TimeSpan.FromMilliseconds(10);
 
     private readonly BenchOptions _options;
+    private readonly TrafficPattern _traffic;
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stopping = new();
     private Thread? _pacer;
     private volatile RunPhase _phase;
 
-    public PlayerFleet(BenchOptions options, HttpClient http)
+    public PlayerFleet(BenchOptions options, TrafficPattern traffic, HttpClient http)
     {
         _options = options;
+        _traffic = traffic;
         _http = http;
         Players = [.. Enumerable.Range(0, options.Players).Select(i => new Player(i, Latency))];
     }
@@ -38,7 +44,6 @@ internal sealed class PlayerFleet : IAsyncDisposable
         set => _phase = value;
     }
 
-    /// <summary>Offers from every player, <see cref="BenchOptions.ConnectConcurrency"/> at a time; then feedback starts.</summary>
     /// <summary>
     /// Connects the first half of the players, calls <paramref name="halfway"/> (where the memory one more
     /// session costs is sampled, past the proxy's one-time warm-up), then connects the rest.
@@ -63,7 +68,8 @@ internal sealed class PlayerFleet : IAsyncDisposable
         await ConnectAll(Players.Take(Players.Count / 2));
         await halfway();
         await ConnectAll(Players.Skip(Players.Count / 2));
-        _pacer = new Thread(PaceLoop) { IsBackground = true, Name = "players-feedback" };
+        var schedule = _traffic.FeedbackSchedule([.. Players.Where(p => p.Connected).Select(p => p.Index)]);
+        _pacer = new Thread(schedule is null ? PaceLoop : () => ScheduledPaceLoop(schedule)) { IsBackground = true, Name = "players-feedback" };
         _pacer.Start();
     }
 
@@ -147,6 +153,56 @@ internal sealed class PlayerFleet : IAsyncDisposable
                     player.NextConsent = now + ConsentInterval;
                     player.TrySend(stun.AsSpan(0, player.WriteBindingRequest(stun)));
                 }
+            }
+        }
+    }
+
+    /// <summary>Sends each datagram of the schedule at its time from the player it names, if that player connected.</summary>
+    private void ScheduledPaceLoop(IFeedbackSchedule schedule)
+    {
+        PreciseWait.LowerTimerSlack();
+        var packet = GC.AllocateUninitializedArray<byte>(ScheduleCapture.MaxLength, pinned: true);
+        Random.Shared.NextBytes(packet);
+        var ticksPerUs = Stopwatch.Frequency / 1e6;
+        var start = Stopwatch.GetTimestamp();
+        while (!_stopping.IsCancellationRequested)
+        {
+            var plan = schedule.Next();
+            if (!double.IsFinite(plan.DueUs))
+            {
+                return;
+            }
+
+            var due = start + (long)(plan.DueUs * ticksPerUs);
+            while (due - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 10)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                Thread.Sleep(50);
+            }
+
+            PreciseWait.Until(due);
+            if (plan.Slot < 0 || plan.Slot >= Players.Count || Players[plan.Slot] is not { Connected: true } player)
+            {
+                continue;
+            }
+
+            var phase = _phase;
+            var datagram = packet.AsSpan(0, Math.Clamp(plan.Length, MediaPacket.MinSize, packet.Length));
+            MediaPacket.WriteFeedback(datagram, (uint)player.Index, player.FeedbackSequence++, Stopwatch.GetTimestamp(), phase);
+            if (!player.TrySend(datagram))
+            {
+                player.FeedbackErrors++;
+                continue;
+            }
+
+            player.FeedbackSent++;
+            if (phase == RunPhase.Steady)
+            {
+                player.FeedbackSentSteady++;
             }
         }
     }

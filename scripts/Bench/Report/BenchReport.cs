@@ -1,3 +1,5 @@
+using SrsProxy.Bench.Measure;
+
 namespace SrsProxy.Bench.Report;
 
 /// <summary>One run: the workload, each mode's figures, and what the proxy adds over the direct baseline.</summary>
@@ -17,11 +19,16 @@ internal sealed record BenchReport
     public LatencySummary? AddedLatencyUs { get; init; }
 }
 
-internal sealed record MachineInfo(int Cores, string Kernel, long RmemMax, string Runtime);
+/// <summary>The machine; <paramref name="LoadAverage"/> is /proc/loadavg's 1, 5 and 15 minute figures when the run started.</summary>
+internal sealed record MachineInfo(int Cores, string Kernel, long RmemMax, string Runtime, IReadOnlyList<double> LoadAverage);
 
+/// <summary>
+/// The traffic: <paramref name="Pacing"/> (srs, burst, replay) and its description; bitrate, packet size and
+/// tick are burst pacing's settings.
+/// </summary>
 internal sealed record WorkloadInfo(
-    int Players, long BitratePerPlayer, int PacketSize, double PacketsPerSecondPerPlayer, double FeedbackPerSecondPerPlayer,
-    int FeedbackSize, double WarmupSeconds, double WindowSeconds, double TickMs);
+    int Players, string Pacing, string Description, long BitratePerPlayer, int PacketSize, double PacketsPerSecondPerPlayer,
+    double FeedbackPerSecondPerPlayer, int FeedbackSize, double WarmupSeconds, double WindowSeconds, double TickMs);
 
 internal sealed record LatencySummary(double P50, double P90, double P99, double P999, double Max);
 
@@ -70,6 +77,12 @@ internal sealed record ModeReport
     public required double MediaTargetPerSecond { get; init; }
 
     public required double MediaMbitPerSecond { get; init; }
+
+    /// <summary>How the origin simulator sent in the window: planned and achieved gaps and bursts.</summary>
+    public required PacingFigures Pacing { get; init; }
+
+    /// <summary>/proc/loadavg (1, 5, 15 minutes) at the end of the window.</summary>
+    public required IReadOnlyList<double> LoadAverage { get; init; }
 
     public required SetupSummary WhepAnswerMs { get; init; }
 
@@ -148,4 +161,25 @@ internal sealed record ProxyFigures
     public double? RelayedToOrigin { get; init; }
 
     public IReadOnlyDictionary<string, double>? Drops { get; init; }
+
+    /// <summary>Voluntary context switches of all the proxy's threads over the window; null when /proc could not be read.</summary>
+    public WakeUps? WakeUps { get; init; }
+
+    public required SyscallFigures Syscalls { get; init; }
+}
+
+/// <summary>
+/// The proxy's system calls per relayed datagram, counted by perf over a sub-window right after the measured one
+/// (same traffic) and divided by the window's datagram rate; <see cref="NotMeasured"/> says why when there are none.
+/// </summary>
+internal sealed record SyscallFigures
+{
+    public double? PerDatagram { get; init; }
+
+    /// <summary>By system call (recvmmsg, sendmmsg, epoll_wait, futex...), per relayed datagram.</summary>
+    public IReadOnlyDictionary<string, double>? ByKind { get; init; }
+
+    public double Seconds { get; init; }
+
+    public string? NotMeasured { get; init; }
 }
