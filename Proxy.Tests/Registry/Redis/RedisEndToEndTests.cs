@@ -3,7 +3,7 @@ using System.Text;
 using SrsProxy.Configuration;
 using SrsProxy.Tests.Common;
 
-namespace SrsProxy.Tests.Registry;
+namespace SrsProxy.Tests.Registry.Redis;
 
 /// <summary>
 /// Several proxy instances behind one real Redis, with werift origins and headless Chromium. To play

@@ -5,7 +5,7 @@ using SrsProxy.Registry.Redis;
 using SrsProxy.Streams;
 using SrsProxy.Tests.Common;
 
-namespace SrsProxy.Tests.Registry;
+namespace SrsProxy.Tests.Registry.Redis;
 
 /// <summary>The Redis registry against a real redis-server, as two proxy instances would share it.</summary>
 public sealed class RedisRegistryTests : IAsyncLifetime

@@ -3,7 +3,7 @@ using SrsProxy.Registry;
 using SrsProxy.Tests.Common;
 using SrsProxy.WebRtc.Relay;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.WebRtc.Relay;
 
 public class SharedSessionLookupTests
 {

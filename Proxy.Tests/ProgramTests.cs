@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace SrsProxy.Tests.Configuration;
+namespace SrsProxy.Tests;
 
 /// <summary>The built proxy executable, started as an operator would, with bad settings.</summary>
-public class ProcessStartTests
+public class ProgramTests
 {
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunProxyAsync(params (string Key, string Value)[] env)
     {

@@ -8,7 +8,7 @@ using SrsProxy.Tests.Registry;
 using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.WebRtc.Relay;
 
 /// <summary>The relay with the engine this platform uses (on Linux, the batching pumps).</summary>
 public sealed class RtcRelayTests : RtcRelayTestsBase
