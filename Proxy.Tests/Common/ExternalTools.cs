@@ -21,6 +21,21 @@ internal static class ExternalTools
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
+    /// <summary>Whether something accepts TCP connections on the loopback port (the connection is closed at once).</summary>
+    public static async Task<bool> AcceptsAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Runs a tool to its end (or kills it at the timeout) and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string tool, TimeSpan timeout, params string[] arguments)
     {
@@ -147,22 +162,22 @@ internal sealed class NginxRtmpOrigin : IAsyncDisposable
             }
             """);
         var nginx = ExternalTools.StartBackground("nginx", "-p", root, "-c", config);
-        for (var i = 0; i < 100; i++)
+        try
         {
-            try
+            await Wait.UntilAsync(async () => nginx.HasExited || await ExternalTools.AcceptsAsync(rtmp), $"nginx accepting RTMP on port {rtmp}, or exiting");
+            if (nginx.HasExited)
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, rtmp);
-                return new NginxRtmpOrigin(nginx, root, rtmp, http);
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
+                throw new InvalidOperationException("nginx did not start: " + await File.ReadAllTextAsync(Path.Combine(root, "logs", "error.log")));
             }
         }
+        catch
+        {
+            await nginx.DisposeAsync();
+            Directory.Delete(root, recursive: true);
+            throw;
+        }
 
-        await nginx.DisposeAsync();
-        throw new InvalidOperationException("nginx did not start: " + await File.ReadAllTextAsync(Path.Combine(root, "logs", "error.log")));
+        return new NginxRtmpOrigin(nginx, root, rtmp, http);
     }
 
     public async ValueTask DisposeAsync()

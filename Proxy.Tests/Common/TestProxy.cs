@@ -119,6 +119,12 @@ internal sealed class TestProxy : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Waits until at least <paramref name="count"/> origins are alive, as <c>/api/v1/origins</c> lists them.</summary>
+    public Task WaitForOriginsAsync(int count) => Wait.UntilAsync(
+        async () => (await GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray().Count(o => o.GetProperty("alive").GetBoolean()) >= count,
+        $"{count} origins alive at {SystemApi}",
+        20_000);
+
     public async Task<string> MetricsAsync() => await Http.GetStringAsync(new Uri(SystemApi, "metrics"));
 
     public async ValueTask DisposeAsync()

@@ -34,7 +34,7 @@ public sealed class GoToolPprofTests : IAsyncLifetime
             RtcIdleTimeout = TimeSpan.FromHours(1),
         });
         _load = await RelayLoad.StartAsync(_proxy.Relay, _proxy.Registry, LoadPerSecond);
-        await PprofEndpointsTests.WaitForAsync(() => _load.Received > 1000, TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => _load.Received > 1000, "a thousand datagrams round trip through the relay", 30_000);
     }
 
     public async Task DisposeAsync()

@@ -75,7 +75,7 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
     public async Task SecondCpuProfile_WhileOneRuns_Gets409()
     {
         var first = _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=3"));
-        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 1);
+        await Wait.UntilAsync(() => EventPipeRecorder.ActiveSessions == 1, "the first profile recording", 15_000);
 
         var second = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
@@ -92,11 +92,11 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         using var client = new HttpClient();
         using var abort = new CancellationTokenSource();
         var request = client.GetAsync(new Uri(Pprof, "profile?seconds=120"), abort.Token);
-        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 1);
+        await Wait.UntilAsync(() => EventPipeRecorder.ActiveSessions == 1, "the profile recording", 15_000);
 
         await abort.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
-        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 0, TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => EventPipeRecorder.ActiveSessions == 0, "the abandoned recording stopped", 30_000);
 
         // The CPU slot is free again: a new profile is taken, not refused.
         var next = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
@@ -170,16 +170,6 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         var (level, message) = Assert.Single(logger.Entries);
         Assert.Equal(expected, level);
         Assert.Contains(address.ToString(), message);
-    }
-
-    internal static async Task WaitForAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
     }
 
     private sealed class CapturingLogger<T> : ILogger<T>

@@ -25,16 +25,6 @@ public class ProtocolsEndToEndTests
         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-c:a", "aac",
     ];
 
-    private static async Task WaitForAsync(Func<bool> condition, string what, int seconds = 20)
-    {
-        for (var i = 0; i < seconds * 10 && !condition(); i++)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.True(condition(), what);
-    }
-
     [Fact]
     public async Task Rtmp_FfmpegPublishesThroughProxy_FfprobeAndHlsPlayThroughProxy()
     {
@@ -44,7 +34,7 @@ public class ProtocolsEndToEndTests
         var rtmpUrl = $"rtmp://127.0.0.1:{proxy.Rtmp.LocalEndPoint.Port}/live/livestream";
 
         await using var publisher = ExternalTools.StartBackground("ffmpeg", [.. TestSource(60), "-f", "flv", rtmpUrl]);
-        await WaitForAsync(() => File.Exists(Path.Combine(nginx.HlsDirectory, "livestream.m3u8")), "nginx received the publish and wrote HLS");
+        await Wait.UntilAsync(() => File.Exists(Path.Combine(nginx.HlsDirectory, "livestream.m3u8")), "nginx received the publish and wrote HLS", 20_000);
 
         // The RTMP player reads the stream back through the proxy.
         var probe = await ExternalTools.RunAsync("ffprobe", ToolTimeout, "-v", "error", "-show_entries", "stream=codec_name,width", "-of", "compact", rtmpUrl);
@@ -114,7 +104,7 @@ public class ProtocolsEndToEndTests
         var publish = await ExternalTools.RunAsync("ffmpeg", ToolTimeout, [.. TestSource(4), "-f", "mpegts",
             $"srt://127.0.0.1:{proxy.Srt.LocalEndPoint.Port}?streamid=#!::r=live/livestream,m=publish"]);
         Assert.True(publish.ExitCode == 0, publish.Stderr);
-        await WaitForAsync(() => { lock (received) { return received.Count > 50_000; } }, "MPEG-TS bytes at the SRT origin's output");
+        await Wait.UntilAsync(() => { lock (received) { return received.Count > 50_000; } }, "MPEG-TS bytes at the SRT origin's output", 20_000);
         lock (received)
         {
             Assert.Equal(0x47, received[0]);
@@ -178,7 +168,7 @@ public class ProtocolsEndToEndTests
             }
         }
 
-        await WaitForAsync(() => proxy.Rtmp.Connections == 0, "every bad connection released");
+        await Wait.UntilAsync(() => proxy.Rtmp.Connections == 0, "every bad connection released", 20_000);
 
         // The listener still serves: a client's handshake completes.
         using var good = new TcpClient();

@@ -136,18 +136,22 @@ public sealed class RedisRegistryTests : IAsyncLifetime
 
         // The client reconnects by itself; the relay's next refresh writes the session and its stream back.
         RtcSessionRecord? back = null;
-        for (var i = 0; i < 100 && back is null; i++)
-        {
-            try
+        await Wait.UntilAsync(
+            async () =>
             {
-                await a.RefreshRtcSessionsAsync([session], default);
-                back = await a.GetRtcSessionAsync("s1", default);
-            }
-            catch (RegistryUnavailableException)
-            {
-                await Task.Delay(100);
-            }
-        }
+                try
+                {
+                    await a.RefreshRtcSessionsAsync([session], default);
+                    back = await a.GetRtcSessionAsync("s1", default);
+                    return back is not null;
+                }
+                catch (RegistryUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "a refresh through the reconnected client",
+            30_000);
 
         Assert.Equal(session, back);
         Assert.Equal(origin.Id, Assert.Single(await a.GetStreamsAsync(default)).OriginId);
