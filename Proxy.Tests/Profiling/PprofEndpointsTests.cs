@@ -167,20 +167,8 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         var logger = new CapturingLogger<PprofListenerNotice>();
         var address = new ListenAddress(host is null ? null : IPAddress.Parse(host), 6060);
         await new PprofListenerNotice(new ProfilingOptions { Address = address }, logger).StartAsync(default);
-        var (level, message) = Assert.Single(logger.Entries);
-        Assert.Equal(expected, level);
-        Assert.Contains(address.ToString(), message);
-    }
-
-    private sealed class CapturingLogger<T> : ILogger<T>
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, formatter(state, exception)));
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(expected, entry.Level);
+        Assert.Contains(address.ToString(), entry.Message);
     }
 }

@@ -1,15 +1,15 @@
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
-using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Registry;
 
 public class MemoryRegistryTests
 {
     private static readonly StreamUrl Live = new(StreamUrl.DefaultVhost, "live", "livestream");
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly CancellationToken _ct = CancellationToken.None;
 
     private MemoryRegistry Create(ProxyOptions? options = null, int seed = 1) =>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using SrsProxy.Registry;
 using SrsProxy.Tests.Common;
 using SrsProxy.WebRtc.Relay;
@@ -7,7 +8,7 @@ namespace SrsProxy.Tests.WebRtc.Relay;
 
 public class SharedSessionLookupTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private int _asked;
 
     private SharedSessionLookup Create(RtcSessionRecord? answer = null) => new(
