@@ -36,6 +36,38 @@ internal static class ExternalTools
         }
     }
 
+    /// <summary>
+    /// Whether a socket of this network namespace listens on the TCP port (or, for UDP, is bound to the port),
+    /// read from <c>/proc/net</c> without connecting: a probe connection would be the only client of a tool
+    /// that serves one (ffmpeg's <c>-listen 1</c>).
+    /// </summary>
+    public static bool IsBound(ProtocolType protocol, int port)
+    {
+        var (tables, state) = protocol == ProtocolType.Tcp ? (new[] { "tcp", "tcp6" }, "0A") : (new[] { "udp", "udp6" }, null);
+        foreach (var table in tables)
+        {
+            var path = Path.Combine("/proc/net", table);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            // "sl local_address rem_address st ...", the local address as hex "ADDRESS:PORT"; st 0A is TCP_LISTEN.
+            foreach (var line in File.ReadLines(path).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var local = fields[1];
+                if (int.Parse(local.AsSpan(local.IndexOf(':') + 1), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) == port &&
+                    (state is null || fields[3] == state))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Runs a tool to its end (or kills it at the timeout) and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string tool, TimeSpan timeout, params string[] arguments)
     {

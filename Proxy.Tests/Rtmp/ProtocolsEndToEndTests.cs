@@ -60,7 +60,7 @@ public class ProtocolsEndToEndTests
         await using var origin = ExternalTools.StartBackground("ffmpeg",
             [.. TestSource(60), "-f", "flv", "-listen", "1", $"http://127.0.0.1:{port}/live/flvtest.flv"]);
         await proxy.RegisterAsync("flv", http: port);
-        await Task.Delay(1000);
+        await Wait.UntilAsync(() => ExternalTools.IsBound(ProtocolType.Tcp, port), $"ffmpeg listening on tcp {port}");
 
         var probe = await ExternalTools.RunAsync("ffprobe", ToolTimeout, "-v", "error", "-show_entries", "stream=codec_name,width", "-of", "compact",
             new Uri(proxy.HttpServer, "live/flvtest.flv").ToString());
@@ -78,7 +78,7 @@ public class ProtocolsEndToEndTests
         await using var origin = ExternalTools.StartBackground("srt-live-transmit",
             $"srt://127.0.0.1:{srtPort}?mode=listener", $"udp://127.0.0.1:{((IPEndPoint)output.LocalEndPoint!).Port}");
         await proxy.RegisterAsync("srt", srt: srtPort);
-        await Task.Delay(500);
+        await Wait.UntilAsync(() => ExternalTools.IsBound(ProtocolType.Udp, srtPort), $"srt-live-transmit bound to udp {srtPort}");
 
         var received = new List<byte>();
         var reading = Task.Run(async () =>

@@ -107,6 +107,8 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         Assert.NotNull(refused.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await proxy.Http.GetAsync(new Uri(proxy.SystemApi, "api/v1/origins"))).StatusCode);
 
+        // Redis stays down for 3 s, longer than a sweep period (1 s) and a refresh period (2 s) at this idle
+        // timeout: the time is the scenario, not a synchronisation, so it is slept, not waited for.
         var before = session.PacketsToClient;
         await Task.Delay(3000);
         Assert.True(session.PacketsToClient > before + 10, "media must keep flowing while Redis is down");

@@ -49,8 +49,8 @@ public sealed class RedisRegistryTests : IAsyncLifetime
         Assert.True(seen.Alive);
         Assert.Equal(MemoryRegistryTests.Origin("x").Api, seen.Origin.Api);
 
-        await Task.Delay(2200);
-        Assert.False(Assert.Single(await a.GetOriginsAsync(default)).Alive);
+        // Dead within the 2.2 s the test allowed when it slept that long: its alive key expires after the 1 s TTL.
+        await Wait.UntilAsync(async () => !Assert.Single(await a.GetOriginsAsync(default)).Alive, "origin x dead at instance a", 2200);
         await Assert.ThrowsAsync<NoOriginAvailableException>(() => b.PickOriginAsync(Live, default).AsTask());
     }
 
@@ -166,6 +166,8 @@ public sealed class RedisRegistryTests : IAsyncLifetime
         await a.PutHlsOriginAsync("h1", "origin-x", TimeSpan.FromSeconds(1), default);
         Assert.Equal("origin-x", await b.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(1), default));
         Assert.Null(await b.GetHlsOriginAsync("nope", TimeSpan.FromSeconds(1), default));
+        // A sleep, not a wait: reading an HLS id renews it, so polling would keep it alive. Nothing touches it
+        // for 2.2 s, twice its lifetime, and then it must be gone.
         await Task.Delay(2200);
         Assert.Null(await a.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(1), default));
     }
