@@ -107,7 +107,9 @@ public class WebRtcEndToEndTests
         Assert.True(player.Ok, player.ToString());
         Assert.Equal(200, player.Json.GetProperty("deleteStatus").GetInt32());
         Assert.Equal(0, proxy.Relay.SessionCount);
-        Assert.Empty((await proxy.Registry.SnapshotAsync(default)).RtcSessions);
+        Assert.Empty((await proxy.GetJsonAsync("api/v1/sessions")).GetProperty("sessions").EnumerateArray());
+        Assert.Null(await proxy.Registry.GetRtcSessionAsync(player.Location!.Split('/')[^1], default));
+        Assert.All((await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray(), o => Assert.Equal(0, o.GetProperty("active_sessions").GetInt32()));
         var session = Assert.Single((await origin.SessionsAsync()).EnumerateArray());
         Assert.True(session.GetProperty("deleted").GetBoolean());
 

@@ -65,8 +65,12 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         var player = await ChromiumPlayer.RunAsync(Whep(b, "meet"), "whep", 25);
         Assert.True(player.Ok, player.ToString());
         Assert.True(player.FramesDecoded > 0, player.ToString());
-        Assert.Equal(a.Relay.Sessions.Single().Record.OriginId, (await b.Registry.SnapshotAsync(default)).RtcSessions
-            .Single(s => s.Kind == "whep").OriginId);
+
+        // B relays the player, on the origin A's publisher is on; the shared registry records it there.
+        var publisherOrigin = a.Relay.Sessions.Single().Record.OriginId;
+        var whep = Assert.Single((await b.GetJsonAsync("api/v1/sessions")).GetProperty("sessions").EnumerateArray(), s => s.GetProperty("kind").GetString() == "whep");
+        Assert.Equal(publisherOrigin, whep.GetProperty("origin_id").GetString());
+        Assert.Equal(publisherOrigin, (await b.Registry.GetRtcSessionAsync(whep.GetProperty("id").GetString()!, default))?.OriginId);
         await publisher.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
     }
 
