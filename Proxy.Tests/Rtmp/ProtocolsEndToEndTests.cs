@@ -125,9 +125,12 @@ public class ProtocolsEndToEndTests
     [Fact]
     public async Task Rtmp_MalformedAndSlowClients_AreDropped_ListenerKeepsServing()
     {
-        // Short phase limits so the slow client is dropped within the test; the defaults are 10 s and 30 s.
+        // Short phase limits so the slow client is dropped within the test; the defaults are 10 s and 30 s. Room
+        // for three clients only, as many as the bad ones: good ones get in again only when every bad one is
+        // released.
+        const int maxConnections = 3;
         await using var proxy = await TestProxy.StartAsync(builder: b =>
-            b.Services.AddSingleton(new RtmpLimits(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), 1000)));
+            b.Services.AddSingleton(new RtmpLimits(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), maxConnections)));
         var endPoint = proxy.Rtmp.LocalEndPoint;
 
         async Task<bool> ClosedByProxyAsync(byte[] send)
@@ -168,11 +171,31 @@ public class ProtocolsEndToEndTests
             }
         }
 
-        await Wait.UntilAsync(() => proxy.Rtmp.Connections == 0, "every bad connection released", 20_000);
+        // Every bad connection is released, and the listener still serves: three clients at once complete
+        // their handshakes. (Past the limit, the proxy closes a client as soon as it accepts it.)
+        async Task<bool> ThreeHandshakeAsync()
+        {
+            var clients = Enumerable.Range(0, maxConnections).Select(_ => new TcpClient()).ToList();
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await Task.WhenAll(clients.Select(async client =>
+                {
+                    await client.ConnectAsync(endPoint, timeout.Token);
+                    await RtmpHandshake.ConnectAsync(client.GetStream(), client.GetStream(), timeout.Token);
+                }));
+                return true;
+            }
+            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or OperationCanceledException or RtmpProtocolException)
+            {
+                return false;
+            }
+            finally
+            {
+                clients.ForEach(c => c.Dispose());
+            }
+        }
 
-        // The listener still serves: a client's handshake completes.
-        using var good = new TcpClient();
-        await good.ConnectAsync(endPoint);
-        await RtmpHandshake.ConnectAsync(good.GetStream(), good.GetStream(), default);
+        await Wait.UntilAsync(ThreeHandshakeAsync, "every bad connection released: three clients complete their handshakes at once", 20_000);
     }
 }
