@@ -21,6 +21,53 @@ internal static class ExternalTools
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
+    /// <summary>Whether something accepts TCP connections on the loopback port (the connection is closed at once).</summary>
+    public static async Task<bool> AcceptsAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether a socket of this network namespace listens on the TCP port (or, for UDP, is bound to the port),
+    /// read from <c>/proc/net</c> without connecting: a probe connection would be the only client of a tool
+    /// that serves one (ffmpeg's <c>-listen 1</c>).
+    /// </summary>
+    public static bool IsBound(ProtocolType protocol, int port)
+    {
+        var (tables, state) = protocol == ProtocolType.Tcp ? (new[] { "tcp", "tcp6" }, "0A") : (new[] { "udp", "udp6" }, null);
+        foreach (var table in tables)
+        {
+            var path = Path.Combine("/proc/net", table);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            // "sl local_address rem_address st ...", the local address as hex "ADDRESS:PORT"; st 0A is TCP_LISTEN.
+            foreach (var line in File.ReadLines(path).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var local = fields[1];
+                if (int.Parse(local.AsSpan(local.IndexOf(':') + 1), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) == port &&
+                    (state is null || fields[3] == state))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Runs a tool to its end (or kills it at the timeout) and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string tool, TimeSpan timeout, params string[] arguments)
     {
@@ -147,22 +194,22 @@ internal sealed class NginxRtmpOrigin : IAsyncDisposable
             }
             """);
         var nginx = ExternalTools.StartBackground("nginx", "-p", root, "-c", config);
-        for (var i = 0; i < 100; i++)
+        try
         {
-            try
+            await Wait.UntilAsync(async () => nginx.HasExited || await ExternalTools.AcceptsAsync(rtmp), $"nginx accepting RTMP on port {rtmp}, or exiting");
+            if (nginx.HasExited)
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, rtmp);
-                return new NginxRtmpOrigin(nginx, root, rtmp, http);
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
+                throw new InvalidOperationException("nginx did not start: " + await File.ReadAllTextAsync(Path.Combine(root, "logs", "error.log")));
             }
         }
+        catch
+        {
+            await nginx.DisposeAsync();
+            Directory.Delete(root, recursive: true);
+            throw;
+        }
 
-        await nginx.DisposeAsync();
-        throw new InvalidOperationException("nginx did not start: " + await File.ReadAllTextAsync(Path.Combine(root, "logs", "error.log")));
+        return new NginxRtmpOrigin(nginx, root, rtmp, http);
     }
 
     public async ValueTask DisposeAsync()

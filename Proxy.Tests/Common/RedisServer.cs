@@ -37,24 +37,14 @@ internal sealed class RedisServer : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        _process = Process.Start(info) ?? throw new InvalidOperationException("cannot start redis-server");
-        _ = _process.StandardOutput.ReadToEndAsync();
-        _ = _process.StandardError.ReadToEndAsync();
-        for (var i = 0; i < 100; i++)
+        var process = _process = Process.Start(info) ?? throw new InvalidOperationException("cannot start redis-server");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await Wait.UntilAsync(async () => process.HasExited || await ExternalTools.AcceptsAsync(Port), $"redis-server listening on {Port}, or exiting");
+        if (process.HasExited)
         {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
+            throw new InvalidOperationException($"redis-server did not start on {Port}: {await stdout}{await stderr}");
         }
-
-        throw new InvalidOperationException($"redis-server did not listen on {Port}");
     }
 
     /// <summary>Kills it, as a crashed Redis.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SrsProxy.Configuration;
@@ -22,11 +24,16 @@ internal sealed class TestProxy : IAsyncDisposable
         _app = app;
         Options = options;
         Players = players;
-        var listeners = app.Services.GetRequiredService<Listeners>();
-        HttpApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpApi).Port}/");
-        SystemApi = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.SystemApi).Port}/");
-        HttpServer = new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.HttpServer).Port}/");
-        Pprof = options.Pprof is null ? null : new Uri($"http://127.0.0.1:{listeners.EndPointOf(ListenerRole.Pprof).Port}/debug/pprof/");
+
+        // Kestrel binds its endpoints, and lists the addresses it bound, in the order ProxyApp.Build declares
+        // them: the HTTP API, the system API, the HTTP server, then pprof when it is on.
+        ListeningAddresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri($"http://127.0.0.1:{new Uri(a).Port}/")).ToList();
+        Assert.Equal(options.Pprof is null ? 3 : 4, ListeningAddresses.Count);
+        HttpApi = ListeningAddresses[0];
+        SystemApi = ListeningAddresses[1];
+        HttpServer = ListeningAddresses[2];
+        Pprof = options.Pprof is null ? null : new Uri(ListeningAddresses[3], "debug/pprof/");
         Relay = app.Services.GetRequiredService<RtcRelay>();
         Rtmp = app.Services.GetRequiredService<RtmpServer>();
         Srt = app.Services.GetRequiredService<SrtRelay>();
@@ -35,11 +42,15 @@ internal sealed class TestProxy : IAsyncDisposable
 
     public ProxyOptions Options { get; }
 
+    /// <summary>Every HTTP listener, as a loopback URL of the port the server reports it bound.</summary>
+    public IReadOnlyList<Uri> ListeningAddresses { get; }
+
     public Uri HttpApi { get; }
 
     public Uri SystemApi { get; }
 
     public Uri HttpServer { get; }
+
     /// <summary>The profiling endpoint's <c>/debug/pprof/</c>, when the options set <c>Pprof</c>.</summary>
     public Uri? Pprof { get; }
 
@@ -85,7 +96,16 @@ internal sealed class TestProxy : IAsyncDisposable
             builder?.Invoke(b);
         });
         await app.StartAsync();
-        return new TestProxy(app, options, players);
+        try
+        {
+            return new TestProxy(app, options, players);
+        }
+        catch
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task<JsonElement> GetJsonAsync(string path)
@@ -118,6 +138,12 @@ internal sealed class TestProxy : IAsyncDisposable
         var response = await Http.PostAsync(RegisterUrl, new StringContent(body.ToJsonString()));
         response.EnsureSuccessStatusCode();
     }
+
+    /// <summary>Waits until at least <paramref name="count"/> origins are alive, as <c>/api/v1/origins</c> lists them.</summary>
+    public Task WaitForOriginsAsync(int count) => Wait.UntilAsync(
+        async () => (await GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray().Count(o => o.GetProperty("alive").GetBoolean()) >= count,
+        $"{count} origins alive at {SystemApi}",
+        20_000);
 
     public async Task<string> MetricsAsync() => await Http.GetStringAsync(new Uri(SystemApi, "metrics"));
 

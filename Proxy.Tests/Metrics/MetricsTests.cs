@@ -82,7 +82,20 @@ public sealed partial class MetricsTests
         {
             using var http = new HttpClient();
             var metricsUrl = $"http://127.0.0.1:{systemPort}/metrics";
-            await WaitForAsync(http, metricsUrl);
+            await Wait.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        return (await http.GetAsync(metricsUrl)).IsSuccessStatusCode;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return false;
+                    }
+                },
+                "the proxy process serves /metrics",
+                30_000);
 
             var client = new DiagnosticsClient(proxy.Id);
             var provider = new EventPipeProvider("System.Diagnostics.Metrics", EventLevel.Informational, keywords: 0x2 | 0x4,
@@ -115,20 +128,15 @@ public sealed partial class MetricsTests
                 source.Process();
             });
 
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(20))
+            bool Published(string instrument)
             {
                 lock (seen)
                 {
-                    if (seen.Keys.Any(k => k.EndsWith("/srs_proxy.rtc.dropped", StringComparison.Ordinal) && k.Contains("ValuePublished", StringComparison.Ordinal)) &&
-                        seen.Keys.Any(k => k.EndsWith("/srs_proxy.rtc.sessions", StringComparison.Ordinal) && k.Contains("ValuePublished", StringComparison.Ordinal)))
-                    {
-                        break;
-                    }
+                    return seen.Keys.Any(k => k.EndsWith("/" + instrument, StringComparison.Ordinal) && k.Contains("ValuePublished", StringComparison.Ordinal));
                 }
-
-                await Task.Delay(200);
             }
+
+            await Wait.UntilAsync(() => Published("srs_proxy.rtc.dropped") && Published("srs_proxy.rtc.sessions"), "values published for srs_proxy.rtc.dropped and srs_proxy.rtc.sessions", 20_000);
 
             await session.StopAsync(CancellationToken.None);
             await reading.WaitAsync(TimeSpan.FromSeconds(20));
@@ -169,23 +177,6 @@ public sealed partial class MetricsTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    private static async Task WaitForAsync(HttpClient http, string url)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                (await http.GetAsync(url)).EnsureSuccessStatusCode();
-                return;
-            }
-            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(100);
-            }
-        }
     }
 
     private static int FreeTcpPort()

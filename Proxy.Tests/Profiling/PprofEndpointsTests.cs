@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SrsProxy.Configuration;
-using SrsProxy.Hosting;
 using SrsProxy.Profiling;
 using SrsProxy.Tests.Common;
 
@@ -10,7 +9,7 @@ namespace SrsProxy.Tests.Profiling;
 
 /// <summary>
 /// The <c>GO_PPROF</c> listener of the real proxy, in process, on loopback. In the real-peers collection,
-/// because profiles take a core and these tests check the process-wide count of EventPipe sessions.
+/// because profiles take a core and these tests check that no recording of this process is left on disk.
 /// </summary>
 [Collection(RealPeersCollection.Name)]
 public sealed class PprofEndpointsTests : IAsyncLifetime
@@ -22,7 +21,28 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
     public async Task InitializeAsync() =>
         _proxy = await TestProxy.StartAsync(o => o with { Pprof = new ListenAddress(IPAddress.Loopback, 0) });
 
-    public async Task DisposeAsync() => await _proxy.DisposeAsync();
+    /// <summary>Every test leaves no recording behind (and the next one starts with none).</summary>
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await Wait.UntilAsync(() => Recordings(_proxy).Length == 0, "every recording deleted", 30_000);
+        }
+        finally
+        {
+            await _proxy.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The recordings of this process on disk. A recording's file exists from just before its EventPipe session
+    /// opens until after the session is stopped and the file decoded or sent: none means no session is open.
+    /// </summary>
+    internal static string[] Recordings(TestProxy proxy)
+    {
+        var directory = (proxy.Services.GetService<ProfilingOptions>() ?? new ProfilingOptions { Address = new ListenAddress(IPAddress.Loopback, 0) }).TempDirectory;
+        return Directory.Exists(directory) ? Directory.GetFiles(directory, $"*-{Environment.ProcessId}-*") : [];
+    }
 
     [Fact]
     public async Task Index_ListsEveryProfile()
@@ -53,7 +73,7 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         var response = await _proxy.Http.GetAsync(new Uri(Pprof, query));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.ToString());
-        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+        Assert.Empty(Recordings(_proxy));
     }
 
     [Fact]
@@ -75,7 +95,7 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
     public async Task SecondCpuProfile_WhileOneRuns_Gets409()
     {
         var first = _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=3"));
-        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 1);
+        await Wait.UntilAsync(() => Recordings(_proxy).Length > 0, "the first profile recording", 15_000);
 
         var second = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
@@ -83,7 +103,7 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         Assert.NotNull(second.Headers.RetryAfter);
 
         Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
-        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+        await Wait.UntilAsync(() => Recordings(_proxy).Length == 0, "the first profile's recording deleted");
     }
 
     [Fact]
@@ -92,16 +112,16 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         using var client = new HttpClient();
         using var abort = new CancellationTokenSource();
         var request = client.GetAsync(new Uri(Pprof, "profile?seconds=120"), abort.Token);
-        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 1);
+        await Wait.UntilAsync(() => Recordings(_proxy).Length > 0, "the profile recording", 15_000);
 
         await abort.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
-        await WaitForAsync(() => EventPipeRecorder.ActiveSessions == 0, TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => Recordings(_proxy).Length == 0, "the abandoned recording stopped and deleted", 30_000);
 
         // The CPU slot is free again: a new profile is taken, not refused.
         var next = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
-        Assert.Empty(Directory.EnumerateFiles(_proxy.Services.GetRequiredService<ProfilingOptions>().TempDirectory, $"*-{Environment.ProcessId}-*"));
+        Assert.Empty(Recordings(_proxy));
     }
 
     [Fact]
@@ -142,7 +162,7 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var bytes = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal("Nettrace"u8.ToArray(), bytes[..8]);
-        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+        await Wait.UntilAsync(() => Recordings(_proxy).Length == 0, "the sent trace deleted");
     }
 
     [Fact]
@@ -151,10 +171,15 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         await using var plain = await TestProxy.StartAsync();
         Assert.Null(plain.Options.Pprof);
         Assert.Null(plain.Pprof);
-        Assert.Throws<KeyNotFoundException>(() => plain.Services.GetRequiredService<Listeners>().EndPointOf(ListenerRole.Pprof));
+        Assert.Equal(3, plain.ListeningAddresses.Count);
+        foreach (var listener in plain.ListeningAddresses)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await plain.Http.GetAsync(new Uri(listener, "debug/pprof/"))).StatusCode);
+        }
+
         Assert.Null(plain.Services.GetService<Profiler>());
         Assert.Null(plain.Services.GetService<EventPipeRecorder>());
-        Assert.Equal(0, EventPipeRecorder.ActiveSessions);
+        Assert.Empty(Recordings(plain));
     }
 
     [Theory]
@@ -167,30 +192,8 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         var logger = new CapturingLogger<PprofListenerNotice>();
         var address = new ListenAddress(host is null ? null : IPAddress.Parse(host), 6060);
         await new PprofListenerNotice(new ProfilingOptions { Address = address }, logger).StartAsync(default);
-        var (level, message) = Assert.Single(logger.Entries);
-        Assert.Equal(expected, level);
-        Assert.Contains(address.ToString(), message);
-    }
-
-    internal static async Task WaitForAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
-    }
-
-    private sealed class CapturingLogger<T> : ILogger<T>
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, formatter(state, exception)));
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(expected, entry.Level);
+        Assert.Contains(address.ToString(), entry.Message);
     }
 }

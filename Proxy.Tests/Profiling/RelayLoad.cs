@@ -4,7 +4,7 @@ using System.Text.Json;
 using SrsProxy.Registry;
 using SrsProxy.Tests.Common;
 using SrsProxy.Tests.Registry;
-using SrsProxy.Tests.WebRtc;
+using SrsProxy.Tests.WebRtc.Relay;
 using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.Tests.Profiling;

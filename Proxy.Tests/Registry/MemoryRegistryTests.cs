@@ -1,15 +1,14 @@
-using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
-using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Registry;
 
 public class MemoryRegistryTests
 {
     private static readonly StreamUrl Live = new(StreamUrl.DefaultVhost, "live", "livestream");
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly CancellationToken _ct = CancellationToken.None;
 
     private MemoryRegistry Create(ProxyOptions? options = null, int seed = 1) =>
@@ -189,19 +188,22 @@ public class MemoryRegistryTests
     }
 
     [Fact]
-    public async Task Snapshot_RoundTripsThroughJson()
+    public async Task Queries_AfterRegisterPickAndSession_ShowWhatWasStored()
     {
         var registry = Create();
         var a = Origin("a");
         await registry.RegisterOriginAsync(a, _ct);
         await registry.PickOriginAsync(Live, _ct);
-        await registry.AddRtcSessionAsync(Session("1", a), _ct);
-        var snapshot = await registry.SnapshotAsync(_ct);
-        var json = JsonSerializer.Serialize(snapshot, RegistryJsonContext.Default.RegistrySnapshot);
-        var back = JsonSerializer.Deserialize(json, RegistryJsonContext.Default.RegistrySnapshot)!;
-        Assert.Equal(a.Id, back.Origins.Single().Origin.Id);
-        Assert.Equal(a.Api, back.Origins.Single().Origin.Api);
-        Assert.Equal(Live.Key, back.Streams.Single().StreamKey);
-        Assert.Equal(snapshot.RtcSessions.Single(), back.RtcSessions.Single());
+        var session = Session("1", a);
+        await registry.AddRtcSessionAsync(session, _ct);
+
+        var origin = Assert.Single(await registry.GetOriginsAsync(_ct));
+        Assert.Equal(a, origin.Origin);
+        Assert.Equal(a.Api, origin.Origin.Api);
+        Assert.Equal(1, origin.ActiveSessions);
+        var stream = Assert.Single(await registry.GetStreamsAsync(_ct));
+        Assert.Equal((Live.Key, a.Id, 1), (stream.StreamKey, stream.OriginId, stream.ActiveSessions));
+        Assert.Equal(session, await registry.GetRtcSessionAsync("1", _ct));
+        Assert.Equal(session, await registry.FindRtcSessionByUsernameAsync(session.Username, _ct));
     }
 }

@@ -25,16 +25,6 @@ public class ProtocolsEndToEndTests
         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-c:a", "aac",
     ];
 
-    private static async Task WaitForAsync(Func<bool> condition, string what, int seconds = 20)
-    {
-        for (var i = 0; i < seconds * 10 && !condition(); i++)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.True(condition(), what);
-    }
-
     [Fact]
     public async Task Rtmp_FfmpegPublishesThroughProxy_FfprobeAndHlsPlayThroughProxy()
     {
@@ -44,7 +34,7 @@ public class ProtocolsEndToEndTests
         var rtmpUrl = $"rtmp://127.0.0.1:{proxy.Rtmp.LocalEndPoint.Port}/live/livestream";
 
         await using var publisher = ExternalTools.StartBackground("ffmpeg", [.. TestSource(60), "-f", "flv", rtmpUrl]);
-        await WaitForAsync(() => File.Exists(Path.Combine(nginx.HlsDirectory, "livestream.m3u8")), "nginx received the publish and wrote HLS");
+        await Wait.UntilAsync(() => File.Exists(Path.Combine(nginx.HlsDirectory, "livestream.m3u8")), "nginx received the publish and wrote HLS", 20_000);
 
         // The RTMP player reads the stream back through the proxy.
         var probe = await ExternalTools.RunAsync("ffprobe", ToolTimeout, "-v", "error", "-show_entries", "stream=codec_name,width", "-of", "compact", rtmpUrl);
@@ -70,7 +60,7 @@ public class ProtocolsEndToEndTests
         await using var origin = ExternalTools.StartBackground("ffmpeg",
             [.. TestSource(60), "-f", "flv", "-listen", "1", $"http://127.0.0.1:{port}/live/flvtest.flv"]);
         await proxy.RegisterAsync("flv", http: port);
-        await Task.Delay(1000);
+        await Wait.UntilAsync(() => ExternalTools.IsBound(ProtocolType.Tcp, port), $"ffmpeg listening on tcp {port}");
 
         var probe = await ExternalTools.RunAsync("ffprobe", ToolTimeout, "-v", "error", "-show_entries", "stream=codec_name,width", "-of", "compact",
             new Uri(proxy.HttpServer, "live/flvtest.flv").ToString());
@@ -88,7 +78,7 @@ public class ProtocolsEndToEndTests
         await using var origin = ExternalTools.StartBackground("srt-live-transmit",
             $"srt://127.0.0.1:{srtPort}?mode=listener", $"udp://127.0.0.1:{((IPEndPoint)output.LocalEndPoint!).Port}");
         await proxy.RegisterAsync("srt", srt: srtPort);
-        await Task.Delay(500);
+        await Wait.UntilAsync(() => ExternalTools.IsBound(ProtocolType.Udp, srtPort), $"srt-live-transmit bound to udp {srtPort}");
 
         var received = new List<byte>();
         var reading = Task.Run(async () =>
@@ -114,7 +104,7 @@ public class ProtocolsEndToEndTests
         var publish = await ExternalTools.RunAsync("ffmpeg", ToolTimeout, [.. TestSource(4), "-f", "mpegts",
             $"srt://127.0.0.1:{proxy.Srt.LocalEndPoint.Port}?streamid=#!::r=live/livestream,m=publish"]);
         Assert.True(publish.ExitCode == 0, publish.Stderr);
-        await WaitForAsync(() => { lock (received) { return received.Count > 50_000; } }, "MPEG-TS bytes at the SRT origin's output");
+        await Wait.UntilAsync(() => { lock (received) { return received.Count > 50_000; } }, "MPEG-TS bytes at the SRT origin's output", 20_000);
         lock (received)
         {
             Assert.Equal(0x47, received[0]);
@@ -135,9 +125,12 @@ public class ProtocolsEndToEndTests
     [Fact]
     public async Task Rtmp_MalformedAndSlowClients_AreDropped_ListenerKeepsServing()
     {
-        // Short phase limits so the slow client is dropped within the test; the defaults are 10 s and 30 s.
+        // Short phase limits so the slow client is dropped within the test; the defaults are 10 s and 30 s. Room
+        // for three clients only, as many as the bad ones: good ones get in again only when every bad one is
+        // released.
+        const int maxConnections = 3;
         await using var proxy = await TestProxy.StartAsync(builder: b =>
-            b.Services.AddSingleton(new RtmpLimits(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), 1000)));
+            b.Services.AddSingleton(new RtmpLimits(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), maxConnections)));
         var endPoint = proxy.Rtmp.LocalEndPoint;
 
         async Task<bool> ClosedByProxyAsync(byte[] send)
@@ -178,11 +171,31 @@ public class ProtocolsEndToEndTests
             }
         }
 
-        await WaitForAsync(() => proxy.Rtmp.Connections == 0, "every bad connection released");
+        // Every bad connection is released, and the listener still serves: three clients at once complete
+        // their handshakes. (Past the limit, the proxy closes a client as soon as it accepts it.)
+        async Task<bool> ThreeHandshakeAsync()
+        {
+            var clients = Enumerable.Range(0, maxConnections).Select(_ => new TcpClient()).ToList();
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await Task.WhenAll(clients.Select(async client =>
+                {
+                    await client.ConnectAsync(endPoint, timeout.Token);
+                    await RtmpHandshake.ConnectAsync(client.GetStream(), client.GetStream(), timeout.Token);
+                }));
+                return true;
+            }
+            catch (Exception e) when (e is IOException or SocketException or EndOfStreamException or OperationCanceledException or RtmpProtocolException)
+            {
+                return false;
+            }
+            finally
+            {
+                clients.ForEach(c => c.Dispose());
+            }
+        }
 
-        // The listener still serves: a client's handshake completes.
-        using var good = new TcpClient();
-        await good.ConnectAsync(endPoint);
-        await RtmpHandshake.ConnectAsync(good.GetStream(), good.GetStream(), default);
+        await Wait.UntilAsync(ThreeHandshakeAsync, "every bad connection released: three clients complete their handshakes at once", 20_000);
     }
 }

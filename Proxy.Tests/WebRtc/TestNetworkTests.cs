@@ -45,10 +45,7 @@ public class TestNetworkTests(ITestOutputHelper output)
     {
         await using var proxy = await TestProxy.StartAsync();
         await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
-        for (var i = 0; i < 100 && (await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").GetArrayLength() == 0; i++)
-        {
-            await Task.Delay(100);
-        }
+        await proxy.WaitForOriginsAsync(1);
 
         var player = await ChromiumPlayer.RunAsync(new Uri(proxy.HttpApi, "rtc/v1/whep/?app=live&stream=livestream"), "whep", 20, "--hold-ms", "500");
         Assert.True(player.Ok, player.ToString());

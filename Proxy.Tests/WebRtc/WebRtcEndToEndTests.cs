@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.WebRtc;
@@ -13,28 +12,12 @@ public class WebRtcEndToEndTests
 {
     private static Uri Whep(TestProxy proxy, string stream) => new(proxy.HttpApi, $"rtc/v1/whep/?app=live&stream={stream}");
 
-    private static async Task WaitForOriginsAsync(TestProxy proxy, int count)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var origins = await proxy.GetJsonAsync("api/v1/origins");
-            if (origins.GetProperty("origins").EnumerateArray().Count(o => o.GetProperty("alive").GetBoolean()) >= count)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{count} origins did not register");
-    }
-
     [Fact]
     public async Task Whep_ChromiumThroughProxy_DecodesVideo_OriginSeesOnlyTheProxy()
     {
         await using var proxy = await TestProxy.StartAsync();
         await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(proxy, 1);
+        await proxy.WaitForOriginsAsync(1);
 
         var player = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 20, "--hold-ms", "500");
 
@@ -80,7 +63,7 @@ public class WebRtcEndToEndTests
     {
         await using var proxy = await TestProxy.StartAsync();
         await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(proxy, 1);
+        await proxy.WaitForOriginsAsync(1);
 
         var player = await ChromiumPlayer.RunAsync(new Uri(proxy.HttpApi, "rtc/v1/play/"), "play-json", 20,
             "--streamurl", "webrtc://localhost/live/livestream");
@@ -94,15 +77,12 @@ public class WebRtcEndToEndTests
     {
         await using var proxy = await TestProxy.StartAsync();
         await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl);
-        await WaitForOriginsAsync(proxy, 1);
+        await proxy.WaitForOriginsAsync(1);
 
         var publisher = ChromiumPlayer.RunAsync(new Uri(proxy.HttpApi, "rtc/v1/whip/?app=live&stream=pub"), "whip", 20, "--hold-ms", "25000");
 
         // The player starts once the publisher's session is up (it relays through the proxy too).
-        for (var i = 0; i < 200 && !proxy.Relay.Sessions.Any(s => s.Record.Kind == "whip" && s.PacketsToOrigin > 50); i++)
-        {
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(() => proxy.Relay.Sessions.Any(s => s.Record.Kind == "whip" && s.PacketsToOrigin > 50), "the publisher relaying to the origin", 20_000);
 
         var player = await ChromiumPlayer.RunAsync(Whep(proxy, "pub"), "whep", 20, "--delete");
         Assert.True(player.Ok, player.ToString());
@@ -120,14 +100,16 @@ public class WebRtcEndToEndTests
     {
         await using var proxy = await TestProxy.StartAsync();
         await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(proxy, 1);
+        await proxy.WaitForOriginsAsync(1);
 
         var player = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 20, "--delete");
 
         Assert.True(player.Ok, player.ToString());
         Assert.Equal(200, player.Json.GetProperty("deleteStatus").GetInt32());
         Assert.Equal(0, proxy.Relay.SessionCount);
-        Assert.Empty((await proxy.Registry.SnapshotAsync(default)).RtcSessions);
+        Assert.Empty((await proxy.GetJsonAsync("api/v1/sessions")).GetProperty("sessions").EnumerateArray());
+        Assert.Null(await proxy.Registry.GetRtcSessionAsync(player.Location!.Split('/')[^1], default));
+        Assert.All((await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray(), o => Assert.Equal(0, o.GetProperty("active_sessions").GetInt32()));
         var session = Assert.Single((await origin.SessionsAsync()).EnumerateArray());
         Assert.True(session.GetProperty("deleted").GetBoolean());
 
@@ -143,14 +125,11 @@ public class WebRtcEndToEndTests
         await using var proxy = await TestProxy.StartAsync();
         await using var first = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/a", "live/b");
         await using var second = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/a", "live/b");
-        await WaitForOriginsAsync(proxy, 2);
+        await proxy.WaitForOriginsAsync(2);
 
         // The first player holds its session while the second stream is picked: fewest sessions wins.
         var holding = ChromiumPlayer.RunAsync(Whep(proxy, "a"), "whep", 20, "--hold-ms", "8000");
-        for (var i = 0; i < 200 && proxy.Relay.SessionCount == 0; i++)
-        {
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(() => proxy.Relay.SessionCount > 0, "the first player's session open", 20_000);
 
         var other = await ChromiumPlayer.RunAsync(Whep(proxy, "b"), "whep", 20);
         var held = await holding;
@@ -170,23 +149,14 @@ public class WebRtcEndToEndTests
         await using var proxy = await TestProxy.StartAsync(o => o with { OriginTtl = TimeSpan.FromSeconds(3) });
         await using var silent = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
         await using var beating = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(proxy, 2);
+        await proxy.WaitForOriginsAsync(2);
 
         await silent.SetHeartbeatAsync(false);
-        JsonElement silentState = default;
-        for (var i = 0; i < 100; i++)
-        {
-            silentState = (await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray()
-                .Single(o => o.GetProperty("id").GetString() == silent.Id);
-            if (!silentState.GetProperty("alive").GetBoolean())
-            {
-                break;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.False(silentState.GetProperty("alive").GetBoolean());
+        await Wait.UntilAsync(
+            async () => !(await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray()
+                .Single(o => o.GetProperty("id").GetString() == silent.Id).GetProperty("alive").GetBoolean(),
+            "the silent origin listed as dead",
+            20_000);
         var player = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 20);
         Assert.True(player.Ok, player.ToString());
         Assert.Empty((await silent.SessionsAsync()).EnumerateArray());

@@ -39,23 +39,22 @@ internal static class ProxyApp
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
 
-        var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            listeners.Listen(kestrel, ListenerRole.HttpApi, options.HttpApi.ToEndPoint());
-            listeners.Listen(kestrel, ListenerRole.SystemApi, options.SystemApi.ToEndPoint());
-            listeners.Listen(kestrel, ListenerRole.HttpServer, options.HttpServer.ToEndPoint());
+            Listeners.Listen(kestrel, ListenerRole.HttpApi, options.HttpApi.ToEndPoint());
+            Listeners.Listen(kestrel, ListenerRole.SystemApi, options.SystemApi.ToEndPoint());
+            Listeners.Listen(kestrel, ListenerRole.HttpServer, options.HttpServer.ToEndPoint());
             if (options.Pprof is { } pprof)
             {
-                listeners.Listen(kestrel, ListenerRole.Pprof, pprof.ToEndPoint());
+                Listeners.Listen(kestrel, ListenerRole.Pprof, pprof.ToEndPoint());
             }
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout);
 
-        builder.Services.AddProxyServices(options, listeners);
+        builder.Services.AddProxyServices(options);
         if (options.Pprof is { } address)
         {
             builder.Services.AddProfiling(new ProfilingOptions { Address = address });
@@ -94,10 +93,9 @@ internal static class ProxyApp
         return app;
     }
 
-    public static IServiceCollection AddProxyServices(this IServiceCollection services, ProxyOptions options, Listeners listeners)
+    public static IServiceCollection AddProxyServices(this IServiceCollection services, ProxyOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton(listeners);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IProxyRegistry>(sp => options.LoadBalancer switch
         {

@@ -13,8 +13,6 @@ internal sealed partial class EventPipeRecorder
     /// <summary>How long the runtime may take to stop a session and write its rundown.</summary>
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
-    private static int s_activeSessions;
-
     private readonly string _directory;
     private readonly ILogger<EventPipeRecorder> _logger;
 
@@ -23,9 +21,6 @@ internal sealed partial class EventPipeRecorder
         _directory = options.TempDirectory;
         _logger = logger;
     }
-
-    /// <summary>EventPipe sessions this process has open on itself right now.</summary>
-    public static int ActiveSessions => Volatile.Read(ref s_activeSessions);
 
     /// <summary>
     /// Opens a session, lets <paramref name="window"/> decide how long it records (it ends early when the
@@ -52,7 +47,6 @@ internal sealed partial class EventPipeRecorder
             throw;
         }
 
-        Interlocked.Increment(ref s_activeSessions);
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var drain = new TraceDrain(session.EventStream, file, request.MaxBytes, request.MaxBytes * 2);
@@ -85,7 +79,6 @@ internal sealed partial class EventPipeRecorder
         {
             windowLength = clock.Elapsed;
             await StopAsync(session, drain, request.Name);
-            Interlocked.Decrement(ref s_activeSessions);
         }
 
         if (failure is null && drain.Truncated)

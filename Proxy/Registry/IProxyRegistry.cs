@@ -70,7 +70,4 @@ internal interface IProxyRegistry
 
     /// <summary>The origin id behind an HLS id, its lifetime renewed; null when unknown or expired.</summary>
     ValueTask<string?> GetHlsOriginAsync(string hlsId, TimeSpan lifetime, CancellationToken cancellationToken);
-
-    /// <summary>The whole state, serialisable, for inspection and for handing over to another store.</summary>
-    ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken);
 }

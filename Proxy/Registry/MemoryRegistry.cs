@@ -255,16 +255,6 @@ internal sealed class MemoryRegistry : IProxyRegistry
         }
     }
 
-    public ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        lock (_lock)
-        {
-            var origins = _origins.Values.Select(e => StateOf(e, now)).ToList();
-            return ValueTask.FromResult(new RegistrySnapshot(origins, StreamStates(), _sessions.Values.ToList()));
-        }
-    }
-
     /// <summary>Each stream's affinity with its session count; called under the lock.</summary>
     private List<StreamState> StreamStates()
     {

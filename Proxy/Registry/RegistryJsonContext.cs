@@ -5,5 +5,4 @@ namespace SrsProxy.Registry;
 /// <summary>Source-generated JSON for what a shared registry stores.</summary>
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(RtcSessionRecord))]
-[JsonSerializable(typeof(RegistrySnapshot))]
 internal sealed partial class RegistryJsonContext : JsonSerializerContext;

@@ -34,8 +34,6 @@ internal sealed partial class RtmpServer : BackgroundService
 
     public System.Net.IPEndPoint LocalEndPoint => (System.Net.IPEndPoint)_listener.LocalEndPoint!;
 
-    public int Connections => Volatile.Read(ref _connections);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogListening(LocalEndPoint);

@@ -67,6 +67,13 @@ internal sealed record BenchOptions
     /// <summary>Save a CPU and an allocation profile from the pprof endpoint during the steady window.</summary>
     public bool Profile { get; init; }
 
+    /// <summary>
+    /// Takes pprof heap profiles (idle, half and all connected) for the live managed heap per session. Off by
+    /// default: a heap profile loads the profiler into the proxy and grows its heap, which would then be
+    /// counted in the proxy's RSS.
+    /// </summary>
+    public bool Heap { get; init; }
+
     /// <summary>Exit 1 when any media datagram sent in the window was not received (proxy or direct).</summary>
     public bool AssertNoLoss { get; init; }
 
@@ -111,6 +118,8 @@ internal sealed record BenchOptions
           --proxy-pid PID          proxy process for CPU/RSS (default: the owner of its UDP port)
           --pprof URL              proxy pprof base, e.g. http://127.0.0.1:6060
           --profile                save CPU and allocation profiles during the window
+          --heap                   also measure the live managed heap with pprof heap profiles (the profiler
+                                   then counts in the proxy's RSS)
           --assert-no-loss         exit 1 if any datagram of the window was lost
           --out DIR                report directory (artifacts/bench)
           --label TEXT             label written into the report
@@ -150,6 +159,7 @@ internal sealed record BenchOptions
                 "--proxy-pid" => o with { ProxyPid = Int(name, Next(), 1, int.MaxValue) },
                 "--pprof" => o with { Pprof = Url(name, Next()) },
                 "--profile" => o with { Profile = true },
+                "--heap" => o with { Heap = true },
                 "--assert-no-loss" => o with { AssertNoLoss = true },
                 "--out" => o with { OutputDirectory = Next() },
                 "--label" => o with { Label = Next() },

@@ -111,7 +111,7 @@ internal sealed class BenchRunner
         }
 
         var rssIdle = proxyPid is { } idlePid ? ProcessStats.Sample(idlePid)?.RssBytes ?? 0 : 0;
-        var heapIdle = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
+        var heapIdle = isProxy && _options.Heap ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
         _log.WriteLine($"bench: {mode}: connecting {_options.Players} players to {apiBase} ({_options.ConnectConcurrency} at a time)");
         origin.Phase = RunPhase.Warmup;
         await using var fleet = new PlayerFleet(_options, _traffic, http) { Phase = RunPhase.Warmup };
@@ -122,7 +122,7 @@ internal sealed class BenchRunner
         await fleet.ConnectAsync(apiBase, async () =>
         {
             connectedHalf = fleet.Players.Count(p => p.Connected);
-            heapHalf = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
+            heapHalf = isProxy && _options.Heap ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
             rssHalf = proxyPid is { } halfPid ? ProcessStats.Sample(halfPid)?.RssBytes ?? 0 : 0;
         }, cancellationToken);
         var connected = fleet.Players.Where(p => p.Connected).ToArray();
@@ -132,7 +132,7 @@ internal sealed class BenchRunner
             (errors.Length > 0 ? "; " + string.Join("; ", errors) : ""));
 
         // Memory per session: what the second half of the players added, after the first half warmed the proxy up.
-        var heapFull = isProxy ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
+        var heapFull = isProxy && _options.Heap ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
         var rssFull = proxyPid is { } fullPid ? ProcessStats.Sample(fullPid)?.RssBytes ?? 0 : 0;
         var secondHalf = connected.Length - connectedHalf;
 

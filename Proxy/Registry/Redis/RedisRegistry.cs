@@ -163,9 +163,6 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
     public async ValueTask<string?> GetHlsOriginAsync(string hlsId, TimeSpan lifetime, CancellationToken cancellationToken) =>
         await _store.GetHlsOriginAsync(hlsId, lifetime);
 
-    public async ValueTask<RegistrySnapshot> SnapshotAsync(CancellationToken cancellationToken) =>
-        new(await GetOriginsAsync(cancellationToken), await GetStreamsAsync(cancellationToken), await ListSessionsAsync());
-
     public void Dispose() => _store.Dispose();
 
     private async Task<List<RtcSessionRecord>> ListSessionsAsync() =>

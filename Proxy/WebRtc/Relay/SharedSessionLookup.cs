@@ -49,9 +49,6 @@ internal sealed partial class SharedSessionLookup
         _pendingBySpan = _pending.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    /// <summary>Lookups running now.</summary>
-    public int Pending => Volatile.Read(ref _pendingCount);
-
     /// <summary>
     /// Starts a lookup of <paramref name="username"/> unless it missed recently, is already being looked up,
     /// or too many are. Returns whether one started. A cached miss costs two span lookups and nothing else.

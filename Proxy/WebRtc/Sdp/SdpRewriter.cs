@@ -44,8 +44,6 @@ internal static class SdpRewriter
         var result = new StringBuilder(sdp.Length + 64);
         SdpCandidate? target = null;
         var written = new HashSet<string>(StringComparer.Ordinal);
-        var rewritten = 0;
-        var removed = 0;
         foreach (var (line, ending) in SdpLines.Split(sdp))
         {
             if (!line.StartsWith("a=candidate:", StringComparison.Ordinal))
@@ -56,7 +54,6 @@ internal static class SdpRewriter
 
             if (!SdpCandidate.TryParse(line, out var candidate) || !candidate.IsUdp)
             {
-                removed++;
                 continue;
             }
 
@@ -73,11 +70,10 @@ internal static class SdpRewriter
             if (written.Add(newLine))
             {
                 result.Append(newLine).Append(ending);
-                rewritten++;
             }
         }
 
-        return new AnswerRewrite(result.ToString(), target, rewritten, removed);
+        return new AnswerRewrite(result.ToString(), target);
     }
 
     internal static bool IsWildcard(string address) =>
@@ -110,5 +106,5 @@ internal static class SdpRewriter
     }
 }
 
-/// <summary>The rewritten answer, the origin's first UDP candidate (the relay target), and what changed.</summary>
-internal sealed record AnswerRewrite(string Sdp, SdpCandidate? OriginCandidate, int Rewritten, int Removed);
+/// <summary>The rewritten answer and the origin's first UDP candidate (the relay target).</summary>
+internal sealed record AnswerRewrite(string Sdp, SdpCandidate? OriginCandidate);

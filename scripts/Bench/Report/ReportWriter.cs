@@ -68,7 +68,7 @@ internal static class ReportWriter
                 : "not measured: " + sys.NotMeasured);
         Row("proxy RSS: idle -> loaded; per session added by the second half", m => m.Proxy is { } p ? Invariant($"{p.RssIdleMb:0.0} -> {p.RssMb:0.0} MB; {p.RssPerSessionKb:0.0} KB") : "-");
         Row("proxy live managed heap (pprof heap): idle -> all connected; per session added by the second half", m => m.Proxy is { HeapIdleMb: { } idle, HeapMb: { } loaded, HeapPerSessionKb: { } per }
-            ? Invariant($"{idle:0.00} -> {loaded:0.00} MB; {per:0.00} KB") : "-");
+            ? Invariant($"{idle:0.00} -> {loaded:0.00} MB; {per:0.00} KB") : m.Proxy is null ? "-" : "not measured (--heap)");
         Row("proxy threads", m => m.Proxy is { } p ? p.Threads.ToString(CultureInfo.InvariantCulture) : "-");
         Row("proxy GC gen0 / gen1 / gen2 per 10^6 datagrams", m => m.Proxy?.Gen0PerMillionDatagrams is { } g0
             ? Invariant($"{g0:0.00} / {m.Proxy.Gen1PerMillionDatagrams:0.00} / {m.Proxy.Gen2PerMillionDatagrams:0.00}")

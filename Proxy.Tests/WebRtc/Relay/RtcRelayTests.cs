@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
 using SrsProxy.Tests.Common;
@@ -8,7 +8,7 @@ using SrsProxy.Tests.Registry;
 using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.WebRtc.Relay;
 
 /// <summary>The relay with the engine this platform uses (on Linux, the batching pumps).</summary>
 public sealed class RtcRelayTests : RtcRelayTestsBase
@@ -29,8 +29,9 @@ public sealed class PortableRtcRelayTests : RtcRelayTestsBase
 public abstract class RtcRelayTestsBase : IAsyncLifetime
 {
     private const string Password = "origin-ice-password";
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly Socket _origin = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private readonly CapturingLogger<RtcRelay> _log = new();
     private MemoryRegistry _registry = null!;
     private RtcRelay _relay = null!;
 
@@ -47,7 +48,7 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         };
         _registry = new MemoryRegistry(options, _time);
         await _registry.RegisterOriginAsync(MemoryRegistryTests.Origin("o") with { Id = "o" }, default);
-        _relay = new RtcRelay(options, _registry, _time, NullLogger<RtcRelay>.Instance) { Batched = Batched };
+        _relay = new RtcRelay(options, _registry, _time, _log) { Batched = Batched };
         await _relay.StartAsync(default);
     }
 
@@ -76,20 +77,7 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         return socket;
     }
 
-    private static async Task<byte[]?> ReceiveAsync(Socket socket, int milliseconds = 2000)
-    {
-        var buffer = new byte[4096];
-        using var timeout = new CancellationTokenSource(milliseconds);
-        try
-        {
-            var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-            return buffer[..received.ReceivedBytes];
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    private static Task<byte[]?> ReceiveAsync(Socket socket) => Datagrams.ReceiveAsync(socket);
 
     private static byte[] Rtp(byte marker) => [0x80, 0x60, 0, marker, 0, 0, 0, 1, 0, 0, 0, 2, marker, marker];
 
@@ -103,8 +91,10 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         stranger.SendTo([0x00, 0x01, 0x00], _relay.LocalEndPoint);
         stranger.SendTo([0x42, 0x42], _relay.LocalEndPoint);
 
-        Assert.Null(await ReceiveAsync(stranger, 500));
-        Assert.Null(await ReceiveAsync(_origin, 10));
+        await Wait.UntilAsync(
+            () => _relay.Counters.Drops(DropReason.UnknownAddress) + _relay.Counters.Drops(DropReason.UnknownUsername) + _relay.Counters.Drops(DropReason.Malformed) == 5,
+            "the five datagrams dropped");
+        await Datagrams.AssertNoneAsync(stranger, _origin);
         Assert.Equal(2, _relay.Counters.Drops(DropReason.UnknownAddress));
         Assert.Equal(1, _relay.Counters.Drops(DropReason.UnknownUsername));
         Assert.Equal(2, _relay.Counters.Drops(DropReason.Malformed));
@@ -231,9 +221,11 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         thief.SendTo(StunMessageTests.Build("ans:off", "guessed"), _relay.LocalEndPoint);
         thief.SendTo(StunMessageTests.Build("ans:off", null), _relay.LocalEndPoint);
         thief.SendTo(Rtp(1), _relay.LocalEndPoint);
-        Assert.Null(await ReceiveAsync(_origin, 300));
+        await Wait.UntilAsync(
+            () => _relay.Counters.Drops(DropReason.BadIntegrity) == 2 && _relay.Counters.Drops(DropReason.UnknownAddress) == 1,
+            "the thief's two requests and its media dropped");
+        await Datagrams.AssertNoneAsync(_origin, thief);
         Assert.Equal(2, _relay.Counters.Drops(DropReason.BadIntegrity));
-        Assert.Null(await ReceiveAsync(thief, 10));
     }
 
     [Fact]
@@ -270,7 +262,7 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         _origin.ReceiveFrom(buffer, ref seen);
         _origin.SendTo(Rtp(4), seen);
         Assert.Equal(Rtp(4), await ReceiveAsync(second));
-        Assert.Null(await ReceiveAsync(first, 200));
+        await Datagrams.AssertNoneAsync(first);
     }
 
     [Fact]
@@ -291,9 +283,17 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
 
         player.SendTo(Rtp(1), _relay.LocalEndPoint);
         player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
-        Assert.Null(await ReceiveAsync(_origin, 300));
+        await Wait.UntilAsync(
+            () => _relay.Counters.Drops(DropReason.UnknownAddress) == 1 && _relay.Counters.Drops(DropReason.UnknownUsername) == 1,
+            "the media and the request for the closed session dropped");
+        await Datagrams.AssertNoneAsync(_origin);
     }
 
+    /// <summary>Sessions the relay closed, with the reason it logged, in order.</summary>
+    private List<(string Id, string? Reason)> Closed() =>
+        _log.Entries.Where(e => e.EventId.Id == 102).Select(e => (e.Field("SessionId")!, e.Field("Reason"))).ToList();
+
+    /// <summary>The relay's own sweep timer runs on the fake clock: moving it past a sweep period sweeps.</summary>
     [Fact]
     public async Task Sweep_IdleSession_IsClosed_ActiveOneStays()
     {
@@ -307,11 +307,13 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         player.SendTo(Rtp(1), _relay.LocalEndPoint);
         Assert.NotNull(await ReceiveAsync(_origin));
         _time.Advance(TimeSpan.FromSeconds(11));
-        await _relay.SweepAsync(default);
 
+        await Wait.UntilAsync(async () => await _registry.GetRtcSessionAsync(idle.Id, default) is null, "the idle session swept out of the registry");
         Assert.True(idle.IsClosed);
+        Assert.Equal([(idle.Id, "idle")], Closed());
         Assert.False(active.IsClosed);
-        Assert.Equal([active.Id], (await _registry.SnapshotAsync(default)).RtcSessions.Select(s => s.Id));
+        Assert.Equal(active.Record, await _registry.GetRtcSessionAsync(active.Id, default));
+        Assert.Equal(1, Assert.Single(await _registry.GetOriginsAsync(default)).ActiveSessions);
     }
 
     [Fact]
@@ -322,13 +324,22 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         player.SendTo(StunMessageTests.Build("ans:off", Password), _relay.LocalEndPoint);
         Assert.NotNull(await ReceiveAsync(_origin));
 
-        // Media keeps flowing, but the origin's last heartbeat is older than its TTL.
-        _time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
-        player.SendTo(Rtp(1), _relay.LocalEndPoint);
-        Assert.NotNull(await ReceiveAsync(_origin));
-        await _relay.SweepAsync(default);
+        // Media keeps flowing, a datagram every 25 s of the clock (the idle timeout is 30 s) while the sweeps
+        // run, until the origin's last heartbeat is older than its TTL (1 h).
+        var step = TimeSpan.FromSeconds(25);
+        var elapsed = TimeSpan.Zero;
+        while (elapsed + step < TimeSpan.FromHours(1))
+        {
+            _time.Advance(step);
+            elapsed += step;
+            player.SendTo(Rtp(1), _relay.LocalEndPoint);
+            Assert.NotNull(await ReceiveAsync(_origin));
+        }
 
-        Assert.True(session.IsClosed);
+        _time.Advance(TimeSpan.FromHours(1) - elapsed + TimeSpan.FromSeconds(1));
+
+        await Wait.UntilAsync(() => session.IsClosed, "the session of the dead origin swept");
+        Assert.Equal([(session.Id, "origin gone")], Closed());
         Assert.Equal(0, _relay.SessionCount);
     }
 
@@ -336,7 +347,8 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
     public async Task Sweep_OriginMissingFromRegistry_SessionStays()
     {
         // Regression: a restarted shared registry lists no origins until they heartbeat again; that is not
-        // "origin gone", and closing every session then dropped all playback.
+        // "origin gone", and closing every session then dropped all playback. A sweep that must change nothing
+        // has no end to wait for, so this one is called, not left to the clock: when it returns, it ran.
         var session = Open("ans:off", originId: "not-listed");
         await _relay.SweepAsync(default);
         Assert.False(session.IsClosed);

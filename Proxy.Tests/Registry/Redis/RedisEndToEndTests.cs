@@ -3,7 +3,7 @@ using System.Text;
 using SrsProxy.Configuration;
 using SrsProxy.Tests.Common;
 
-namespace SrsProxy.Tests.Registry;
+namespace SrsProxy.Tests.Registry.Redis;
 
 /// <summary>
 /// Several proxy instances behind one real Redis, with werift origins and headless Chromium. To play
@@ -30,25 +30,6 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
             RtcIdleTimeout = idle ?? o.RtcIdleTimeout,
         });
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what, int seconds = 20)
-    {
-        for (var i = 0; i < seconds * 10; i++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException(what);
-    }
-
-    private static Task WaitForOriginsAsync(TestProxy proxy, int count) => WaitAsync(async () =>
-        (await proxy.GetJsonAsync("api/v1/origins")).GetProperty("origins").EnumerateArray().Count(o => o.GetProperty("alive").GetBoolean()) >= count,
-        $"{count} origins");
-
     private static Uri Whep(TestProxy proxy, string stream) => new(proxy.HttpApi, $"rtc/v1/whep/?app=live&stream={stream}");
 
     [Fact]
@@ -57,7 +38,7 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         await using var b = await StartProxyAsync("127.0.0.3");
         await using var a = await StartProxyAsync("127.0.0.2", b.RelayEndPoint.Port, candidate: "127.0.0.3");
         await using var origin = await OriginPeer.StartAsync(a.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(b, 1);
+        await b.WaitForOriginsAsync(1);
 
         var player = await ChromiumPlayer.RunAsync(Whep(a, "livestream"), "whep", 25, "--hold-ms", "500");
 
@@ -76,16 +57,20 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         await using var b = await StartProxyAsync();
         await using var first = await OriginPeer.StartAsync(a.RegisterUrl);
         await using var second = await OriginPeer.StartAsync(b.RegisterUrl);
-        await WaitForOriginsAsync(a, 2);
+        await a.WaitForOriginsAsync(2);
 
         var publisher = ChromiumPlayer.RunAsync(new Uri(a.HttpApi, "rtc/v1/whip/?app=live&stream=meet"), "whip", 25, "--hold-ms", "20000");
-        await WaitAsync(() => Task.FromResult(a.Relay.Sessions.Any(s => s.PacketsToOrigin > 50)), "publisher relaying");
+        await Wait.UntilAsync(() => a.Relay.Sessions.Any(s => s.PacketsToOrigin > 50), "the publisher relaying through A", 20_000);
 
         var player = await ChromiumPlayer.RunAsync(Whep(b, "meet"), "whep", 25);
         Assert.True(player.Ok, player.ToString());
         Assert.True(player.FramesDecoded > 0, player.ToString());
-        Assert.Equal(a.Relay.Sessions.Single().Record.OriginId, (await b.Registry.SnapshotAsync(default)).RtcSessions
-            .Single(s => s.Kind == "whep").OriginId);
+
+        // B relays the player, on the origin A's publisher is on; the shared registry records it there.
+        var publisherOrigin = a.Relay.Sessions.Single().Record.OriginId;
+        var whep = Assert.Single((await b.GetJsonAsync("api/v1/sessions")).GetProperty("sessions").EnumerateArray(), s => s.GetProperty("kind").GetString() == "whep");
+        Assert.Equal(publisherOrigin, whep.GetProperty("origin_id").GetString());
+        Assert.Equal(publisherOrigin, (await b.Registry.GetRtcSessionAsync(whep.GetProperty("id").GetString()!, default))?.OriginId);
         await publisher.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
     }
 
@@ -95,15 +80,15 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         await using var a = await StartProxyAsync();
         await using var b = await StartProxyAsync();
         await using var origin = await OriginPeer.StartAsync(a.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(a, 1);
+        await a.WaitForOriginsAsync(1);
 
         var player = ChromiumPlayer.RunAsync(Whep(a, "livestream"), "whep", 25, "--hold-ms", "15000");
-        await WaitAsync(() => Task.FromResult(a.Relay.Sessions.Any(s => s.PacketsToClient > 20)), "playing through A");
+        await Wait.UntilAsync(() => a.Relay.Sessions.Any(s => s.PacketsToClient > 20), "the player playing through A", 20_000);
         var id = a.Relay.Sessions.Single().Id;
 
         var response = await b.Http.DeleteAsync(new Uri(b.HttpApi, $"rtc/v1/sessions/{id}"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await WaitAsync(() => Task.FromResult(a.Relay.SessionCount == 0), "A closes the session it relayed", 5);
+        await Wait.UntilAsync(() => a.Relay.SessionCount == 0, "A closes the session it relayed");
         Assert.True(Assert.Single((await origin.SessionsAsync()).EnumerateArray()).GetProperty("deleted").GetBoolean());
         await player.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { });
     }
@@ -113,10 +98,10 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
     {
         await using var proxy = await StartProxyAsync(idle: TimeSpan.FromSeconds(6));
         await using var origin = await OriginPeer.StartAsync(proxy.RegisterUrl, "live/livestream");
-        await WaitForOriginsAsync(proxy, 1);
+        await proxy.WaitForOriginsAsync(1);
 
         var player = ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 25, "--hold-ms", "16000");
-        await WaitAsync(() => Task.FromResult(proxy.Relay.Sessions.Any(s => s.PacketsToClient > 20)), "playing");
+        await Wait.UntilAsync(() => proxy.Relay.Sessions.Any(s => s.PacketsToClient > 20), "the player playing", 20_000);
         var session = proxy.Relay.Sessions.Single();
 
         await _redis.StopAsync();
@@ -126,13 +111,15 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
         Assert.NotNull(refused.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await proxy.Http.GetAsync(new Uri(proxy.SystemApi, "api/v1/origins"))).StatusCode);
 
+        // Redis stays down for 3 s, longer than a sweep period (1 s) and a refresh period (2 s) at this idle
+        // timeout: the time is the scenario, not a synchronisation, so it is slept, not waited for.
         var before = session.PacketsToClient;
         await Task.Delay(3000);
         Assert.True(session.PacketsToClient > before + 10, "media must keep flowing while Redis is down");
         Assert.False(session.IsClosed);
 
         await _redis.RestartAsync();
-        await WaitAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             try
             {
@@ -142,14 +129,14 @@ public sealed class RedisEndToEndTests : IAsyncLifetime
             {
                 return false;
             }
-        }, "session written back to the restarted Redis");
+        }, "the session written back to the restarted Redis", 20_000);
 
         var result = await player;
         Assert.True(result.Ok, result.ToString());
         Assert.False(session.IsClosed);
 
         // Signalling works again without a restart: the origin re-registered, and a new player plays.
-        await WaitForOriginsAsync(proxy, 1);
+        await proxy.WaitForOriginsAsync(1);
         var again = await ChromiumPlayer.RunAsync(Whep(proxy, "livestream"), "whep", 25);
         Assert.True(again.Ok, again.ToString());
     }

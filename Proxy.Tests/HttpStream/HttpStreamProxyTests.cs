@@ -2,7 +2,7 @@ using SrsProxy.HttpStream;
 
 namespace SrsProxy.Tests.HttpStream;
 
-public class PlaylistRewriteTests
+public class HttpStreamProxyTests
 {
     [Fact]
     public void RewritePlaylist_SegmentLines_GetTheId_TagsStay()

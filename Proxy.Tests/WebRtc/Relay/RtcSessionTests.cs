@@ -4,7 +4,7 @@ using SrsProxy.Registry;
 using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.WebRtc.Relay;
 
 public class RtcSessionTests
 {

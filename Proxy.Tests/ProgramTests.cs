@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using SrsProxy.Tests.Common;
 
-namespace SrsProxy.Tests.Configuration;
+namespace SrsProxy.Tests;
 
 /// <summary>The built proxy executable, started as an operator would, with bad settings.</summary>
-public class ProcessStartTests
+public class ProgramTests
 {
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunProxyAsync(params (string Key, string Value)[] env)
     {
@@ -148,19 +149,20 @@ public class ProcessStartTests
         {
             using var api = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             var body = $"{{\"ip\":\"127.0.0.1\",\"server\":\"s\",\"service\":\"v\",\"pid\":\"1\",\"rtmp\":[\"1\"],\"http\":[\"{((IPEndPoint)origin.LocalEndpoint).Port}\"]}}";
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (true)
-            {
-                try
+            await Wait.UntilAsync(
+                async () =>
                 {
-                    (await api.PostAsync($"http://127.0.0.1:{system}/api/v1/srs/register", new StringContent(body))).EnsureSuccessStatusCode();
-                    break;
-                }
-                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                }
-            }
+                    try
+                    {
+                        return (await api.PostAsync($"http://127.0.0.1:{system}/api/v1/srs/register", new StringContent(body))).IsSuccessStatusCode;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return false;
+                    }
+                },
+                "the proxy process accepts the origin's registration",
+                30_000);
 
             using var player = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             using var response = await player.GetAsync($"http://127.0.0.1:{http}/live/livestream.flv", HttpCompletionOption.ResponseHeadersRead);

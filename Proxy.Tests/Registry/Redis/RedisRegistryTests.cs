@@ -5,7 +5,7 @@ using SrsProxy.Registry.Redis;
 using SrsProxy.Streams;
 using SrsProxy.Tests.Common;
 
-namespace SrsProxy.Tests.Registry;
+namespace SrsProxy.Tests.Registry.Redis;
 
 /// <summary>The Redis registry against a real redis-server, as two proxy instances would share it.</summary>
 public sealed class RedisRegistryTests : IAsyncLifetime
@@ -49,8 +49,8 @@ public sealed class RedisRegistryTests : IAsyncLifetime
         Assert.True(seen.Alive);
         Assert.Equal(MemoryRegistryTests.Origin("x").Api, seen.Origin.Api);
 
-        await Task.Delay(2200);
-        Assert.False(Assert.Single(await a.GetOriginsAsync(default)).Alive);
+        // Dead within the 2.2 s the test allowed when it slept that long: its alive key expires after the 1 s TTL.
+        await Wait.UntilAsync(async () => !Assert.Single(await a.GetOriginsAsync(default)).Alive, "origin x dead at instance a", 2200);
         await Assert.ThrowsAsync<NoOriginAvailableException>(() => b.PickOriginAsync(Live, default).AsTask());
     }
 
@@ -136,18 +136,22 @@ public sealed class RedisRegistryTests : IAsyncLifetime
 
         // The client reconnects by itself; the relay's next refresh writes the session and its stream back.
         RtcSessionRecord? back = null;
-        for (var i = 0; i < 100 && back is null; i++)
-        {
-            try
+        await Wait.UntilAsync(
+            async () =>
             {
-                await a.RefreshRtcSessionsAsync([session], default);
-                back = await a.GetRtcSessionAsync("s1", default);
-            }
-            catch (RegistryUnavailableException)
-            {
-                await Task.Delay(100);
-            }
-        }
+                try
+                {
+                    await a.RefreshRtcSessionsAsync([session], default);
+                    back = await a.GetRtcSessionAsync("s1", default);
+                    return back is not null;
+                }
+                catch (RegistryUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "a refresh through the reconnected client",
+            30_000);
 
         Assert.Equal(session, back);
         Assert.Equal(origin.Id, Assert.Single(await a.GetStreamsAsync(default)).OriginId);
@@ -162,6 +166,8 @@ public sealed class RedisRegistryTests : IAsyncLifetime
         await a.PutHlsOriginAsync("h1", "origin-x", TimeSpan.FromSeconds(1), default);
         Assert.Equal("origin-x", await b.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(1), default));
         Assert.Null(await b.GetHlsOriginAsync("nope", TimeSpan.FromSeconds(1), default));
+        // A sleep, not a wait: reading an HLS id renews it, so polling would keep it alive. Nothing touches it
+        // for 2.2 s, twice its lifetime, and then it must be gone.
         await Task.Delay(2200);
         Assert.Null(await a.GetHlsOriginAsync("h1", TimeSpan.FromSeconds(1), default));
     }

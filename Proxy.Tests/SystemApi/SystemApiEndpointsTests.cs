@@ -6,7 +6,7 @@ using SrsProxy.Tests.Common;
 namespace SrsProxy.Tests.SystemApi;
 
 /// <summary>The system API through the real proxy, as an SRS origin and an operator use it.</summary>
-public class SystemApiTests
+public class SystemApiEndpointsTests
 {
     [Fact]
     public async Task Register_SrsBody_AnswersCodeZeroAndPid_OriginListed()

@@ -2,7 +2,7 @@ using SrsProxy.Rtmp;
 
 namespace SrsProxy.Tests.Rtmp;
 
-public class RtmpChunkTests
+public class RtmpChunkReaderTests
 {
     private static async Task<List<(byte Type, uint Timestamp, uint Stream, byte[] Payload)>> ReadAllAsync(byte[] wire, int chunkSize = 128)
     {

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using SrsProxy.WebRtc.Relay;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.WebRtc.Relay;
 
 public class StunMessageTests
 {

@@ -5,13 +5,13 @@ using System.Text.Json;
 using SrsProxy.Tests.Common;
 using SrsProxy.Tests.SystemApi;
 
-namespace SrsProxy.Tests.WebRtc;
+namespace SrsProxy.Tests.WebRtc.Signalling;
 
 /// <summary>
 /// Signalling errors through the real proxy. Where an origin must misbehave on cue (never answer, refuse
 /// connections), a bare loopback socket plays it: that fault is what the test injects.
 /// </summary>
-public class SignallingTests
+public class WebRtcSignallingTests
 {
     private const string Offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
 
@@ -117,41 +117,5 @@ public class SignallingTests
 
         // DELETE on the offer path is not an offer (the reference parsed it as one).
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await proxy.Http.DeleteAsync(new Uri(proxy.HttpApi, "rtc/v1/whep/?app=live&stream=s"))).StatusCode);
-    }
-
-    [Fact]
-    public async Task Preflight_AllowsBrowserPlayers_AndExposesWhepHeaders()
-    {
-        await using var proxy = await TestProxy.StartAsync();
-        var request = new HttpRequestMessage(HttpMethod.Options, new Uri(proxy.HttpApi, "rtc/v1/whep/?app=live&stream=s"));
-        request.Headers.Add("Origin", "http://player.example");
-        request.Headers.Add("Access-Control-Request-Method", "POST");
-        request.Headers.Add("Access-Control-Request-Headers", "content-type,authorization");
-        var response = await proxy.Http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
-        Assert.Contains("POST", response.Headers.GetValues("Access-Control-Allow-Methods").Single());
-        Assert.Contains("DELETE", response.Headers.GetValues("Access-Control-Allow-Methods").Single());
-        Assert.Contains("Authorization", response.Headers.GetValues("Access-Control-Allow-Headers").Single());
-        var exposed = response.Headers.GetValues("Access-Control-Expose-Headers").Single();
-        Assert.Contains("Location", exposed);
-        Assert.Contains("ETag", exposed);
-        Assert.Contains("Link", exposed);
-    }
-
-    [Fact]
-    public async Task Versions_OnBothListeners()
-    {
-        await using var proxy = await TestProxy.StartAsync();
-        foreach (var listener in new[] { proxy.HttpApi, proxy.SystemApi })
-        {
-            var json = JsonDocument.Parse(await proxy.Http.GetStringAsync(new Uri(listener, "api/v1/versions"))).RootElement;
-            Assert.False(string.IsNullOrEmpty(json.GetProperty("signature").GetString()));
-            Assert.False(string.IsNullOrEmpty(json.GetProperty("version").GetString()));
-        }
-
-        // Routes stay on their listener: registration is not served on the signalling port.
-        var wrong = await proxy.Http.PostAsync(new Uri(proxy.HttpApi, "api/v1/srs/register"), new StringContent(RegistrationParserTests.SrsBody));
-        Assert.Equal(HttpStatusCode.NotFound, wrong.StatusCode);
     }
 }
