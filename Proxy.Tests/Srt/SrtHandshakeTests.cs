@@ -1,15 +1,31 @@
 using System.Buffers.Binary;
+using System.Text;
 using SrsProxy.Srt;
-using SrsProxy.Streams;
 
 namespace SrsProxy.Tests.Srt;
 
 public class SrtHandshakeTests
 {
+    /// <summary>A stream id as libsrt puts it in the handshake extension: UTF-8, each 4-byte word reversed, zero-padded.</summary>
+    internal static byte[] EncodeStreamId(string streamId)
+    {
+        var bytes = Encoding.UTF8.GetBytes(streamId);
+        var padded = new byte[(bytes.Length + 3) / 4 * 4];
+        for (var i = 0; i < padded.Length; i += 4)
+        {
+            for (var j = 0; j < 4; j++)
+            {
+                padded[i + j] = i + 3 - j < bytes.Length ? bytes[i + 3 - j] : (byte)0;
+            }
+        }
+
+        return padded;
+    }
+
     /// <summary>A caller's conclusion handshake (version 5) with a stream id extension, as libsrt sends it.</summary>
     internal static byte[] Conclusion(string streamId, uint cookie = 0x01020304, uint socketId = 0x0A0B0C0D)
     {
-        var sid = SrtHandshake.EncodeStreamId(streamId);
+        var sid = EncodeStreamId(streamId);
         var packet = new byte[SrtHandshake.HeaderLength + SrtHandshake.BodyLength + 4 + sid.Length];
         BinaryPrimitives.WriteUInt16BigEndian(packet, 0x8000);
         var body = packet.AsSpan(SrtHandshake.HeaderLength);
@@ -30,7 +46,7 @@ public class SrtHandshakeTests
         Assert.True(SrtHandshake.TryParse(Conclusion("#!::r=live/livestream,m=publish"), out var handshake));
         Assert.Equal(SrtHandshake.TypeConclusion, handshake.Type);
         Assert.Equal(0x01020304u, handshake.Cookie);
-        Assert.Equal(0x0A0B0C0Du, handshake.SocketId);
+        Assert.Equal(0x0A0B0C0Du, BinaryPrimitives.ReadUInt32BigEndian(handshake.Packet[(SrtHandshake.HeaderLength + SrtHandshake.SocketIdOffset)..]));
         Assert.Equal("#!::r=live/livestream,m=publish", handshake.StreamId);
     }
 
@@ -39,7 +55,7 @@ public class SrtHandshakeTests
     [InlineData("abcd")]
     [InlineData("live/livestream?vhost=x.example.com")]
     public void StreamId_Encoding_RoundTrips(string text) =>
-        Assert.Equal(text, SrtHandshake.DecodeStreamId(SrtHandshake.EncodeStreamId(text)));
+        Assert.Equal(text, SrtHandshake.DecodeStreamId(EncodeStreamId(text)));
 
     [Fact]
     public void TryParse_Malformed_Fails()

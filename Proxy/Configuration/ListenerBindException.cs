@@ -9,8 +9,6 @@ namespace SrsProxy.Configuration;
 internal sealed class ListenerBindException(string setting, string transport, ListenAddress address, SocketException inner)
     : Exception($"{setting}={address} ({transport}): {inner.Message}", inner)
 {
-    public string Setting { get; } = setting;
-
     /// <summary>Binds <paramref name="socket"/> to <paramref name="address"/>, naming the setting if it fails.</summary>
     public static void Bind(Socket socket, ListenAddress address, string setting)
     {

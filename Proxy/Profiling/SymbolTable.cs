@@ -14,8 +14,6 @@ internal sealed class SymbolTable
 
     private readonly ConcurrentDictionary<ulong, string> _names = new();
 
-    public int Count => _names.Count;
-
     public void Remember(IEnumerable<StackFrameInfo> frames)
     {
         foreach (var frame in frames)

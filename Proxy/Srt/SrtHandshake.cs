@@ -33,11 +33,7 @@ internal readonly ref struct SrtHandshake
 
     public ReadOnlySpan<byte> Packet { get; }
 
-    public uint Version => BinaryPrimitives.ReadUInt32BigEndian(Packet[HeaderLength..]);
-
     public uint Type => BinaryPrimitives.ReadUInt32BigEndian(Packet[(HeaderLength + TypeOffset)..]);
-
-    public uint SocketId => BinaryPrimitives.ReadUInt32BigEndian(Packet[(HeaderLength + SocketIdOffset)..]);
 
     public uint Cookie => BinaryPrimitives.ReadUInt32BigEndian(Packet[(HeaderLength + CookieOffset)..]);
 
@@ -106,20 +102,5 @@ internal readonly ref struct SrtHandshake
 
         var end = text.IndexOf((byte)0);
         return Encoding.UTF8.GetString(end < 0 ? text : text[..end]);
-    }
-
-    internal static byte[] EncodeStreamId(string streamId)
-    {
-        var bytes = Encoding.UTF8.GetBytes(streamId);
-        var padded = new byte[(bytes.Length + 3) / 4 * 4];
-        for (var i = 0; i < padded.Length; i += 4)
-        {
-            for (var j = 0; j < 4; j++)
-            {
-                padded[i + j] = i + 3 - j < bytes.Length ? bytes[i + 3 - j] : (byte)0;
-            }
-        }
-
-        return padded;
     }
 }

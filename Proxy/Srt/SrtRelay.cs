@@ -50,8 +50,6 @@ internal sealed partial class SrtRelay : UdpRelayService
     /// <summary>Callers at once; past it new conclusions are rejected.</summary>
     internal int MaxSessions { get; init; } = 1000;
 
-    public int SessionCount => _sessions.Count;
-
     protected override UdpEngineOptions CreateEngineOptions(bool batched) =>
         new("srt", "PROXY_SRT_SERVER", _options.SrtServer, MaxDatagramSize, _options.SrtSocketBufferBytes, _options.SrtSessionSocketBufferBytes, TimeSpan.FromSeconds(1))
         {

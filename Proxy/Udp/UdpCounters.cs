@@ -19,21 +19,6 @@ internal sealed class UdpCounters
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
 
-    /// <summary>Every drop, whatever the reason.</summary>
-    public long TotalDrops
-    {
-        get
-        {
-            long total = 0;
-            for (var i = 0; i < _drops.Length; i++)
-            {
-                total += Volatile.Read(ref _drops[i]);
-            }
-
-            return total;
-        }
-    }
-
     /// <summary>Adds a closed session's traffic to the totals, so that the totals survive it.</summary>
     public void AddClosed(UdpSession session)
     {

@@ -38,12 +38,8 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
 
     public UdpCounters Counters { get; }
 
-    public UdpEngineOptions Options => _options;
-
     /// <summary>The bound public address.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket ?? throw new InvalidOperationException($"{_options.Name} relay not started")).LocalEndPoint!;
-
-    public bool IsStarted => _socket is not null;
 
     /// <summary>Binds the public socket and starts the loops; throws <see cref="ListenerBindException"/> if the address is taken.</summary>
     public void Start(IUdpRelayHandler handler)

@@ -95,15 +95,14 @@ public class SdpRewriterTests
                     "a=candidate:2 1 udp 1686052607 203.0.113.9 54321 typ srflx raddr 192.168.1.20 rport 54321\r\n" +
                     "a=candidate:3 1 tcp 1518280447 192.168.1.20 9 typ host tcptype active\r\n" +
                     "a=end-of-candidates\r\na=mid:0\r\n";
-        var stripped = SdpRewriter.StripCandidates(offer, out var removed);
-        Assert.Equal(3, removed);
+        var stripped = SdpRewriter.StripCandidates(offer);
         Assert.Equal("v=0\r\na=ice-ufrag:abc\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=end-of-candidates\r\na=mid:0\r\n", stripped);
     }
 
     [Fact]
     public void StripCandidates_NoTrailingNewline_KeepsLastLine()
     {
-        Assert.Equal("v=0\na=mid:0", SdpRewriter.StripCandidates("v=0\na=candidate:1 1 udp 1 1.1.1.1 1 typ host\na=mid:0", out _));
+        Assert.Equal("v=0\na=mid:0", SdpRewriter.StripCandidates("v=0\na=candidate:1 1 udp 1 1.1.1.1 1 typ host\na=mid:0"));
     }
 
     [Theory]

@@ -14,15 +14,13 @@ internal static class SdpRewriter
     /// Removes every <c>a=candidate</c> line (offer or trickle fragment). <c>a=end-of-candidates</c> stays:
     /// gathering is still complete, with nothing to try but the answerer's own candidates.
     /// </summary>
-    public static string StripCandidates(string sdp, out int removed)
+    public static string StripCandidates(string sdp)
     {
-        removed = 0;
         var result = new StringBuilder(sdp.Length);
         foreach (var (line, ending) in SdpLines.Split(sdp))
         {
             if (line.StartsWith("a=candidate:", StringComparison.Ordinal))
             {
-                removed++;
                 continue;
             }
 

@@ -36,7 +36,7 @@ internal sealed partial class WebRtcSignalling
             var origin = await _registry.PickOriginAsync(stream, cancellationToken);
             var apiBase = ApiBaseOf(origin);
             var target = new Uri(apiBase, request.Path.Value + request.QueryString.Value);
-            var forwarded = SdpRewriter.StripCandidates(offer, out _);
+            var forwarded = SdpRewriter.StripCandidates(offer);
             var answer = await _origins.SendAsync(HttpMethod.Post, target, forwarded, "application/sdp", ForwardedHeaders(request), cancellationToken);
             if (!answer.IsSuccess)
             {
@@ -96,7 +96,7 @@ internal sealed partial class WebRtcSignalling
 
             var origin = await _registry.PickOriginAsync(stream, cancellationToken);
             var target = new Uri(ApiBaseOf(origin), request.Path.Value + request.QueryString.Value);
-            body["sdp"] = SdpRewriter.StripCandidates(offer, out _);
+            body["sdp"] = SdpRewriter.StripCandidates(offer);
             var answer = await _origins.SendAsync(HttpMethod.Post, target, body.ToJsonString(), "application/json", ForwardedHeaders(request), cancellationToken);
             JsonObject? answerBody = null;
             try

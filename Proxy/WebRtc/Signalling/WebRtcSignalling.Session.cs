@@ -86,7 +86,7 @@ internal sealed partial class WebRtcSignalling
                 headers.Add(new("If-Match", request.Headers.IfMatch.ToString()));
             }
 
-            var forwarded = SdpRewriter.StripCandidates(fragment, out _);
+            var forwarded = SdpRewriter.StripCandidates(fragment);
             var answer = await _origins.SendAsync(HttpMethod.Patch, new Uri(location), forwarded, "application/trickle-ice-sdpfrag", headers, cancellationToken);
             var body = answer.Body;
             if (answer.Status == StatusCodes.Status200OK &&

@@ -1,6 +1,6 @@
-using SrsProxy.Srt;
+using SrsProxy.Streams;
 
-namespace SrsProxy.Tests.Srt;
+namespace SrsProxy.Tests.Streams;
 
 public class SrtStreamIdTests
 {
