@@ -86,7 +86,7 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
         }
 
         LogListening(_options.Name, LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize,
-            _options.Batched ? $"{_pumps.Length} batching threads, coalescing {_options.Coalesce.TotalMicroseconds} us" : "async receive loops");
+            _options.Batched ? $"{_pumps.Length} pump threads (epoll, recvmmsg/sendmmsg), coalescing {GoDuration.Format(_options.Coalesce)}" : "async receive loops");
         _sweepLoop = Task.Run(() => SweepLoopAsync(handler, _stopping.Token));
     }
 
