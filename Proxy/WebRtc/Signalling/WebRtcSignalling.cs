@@ -29,6 +29,12 @@ internal sealed partial class WebRtcSignalling
 
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// JSON bodies with a property named twice are malformed: refused at parse time, not left to throw
+    /// ArgumentException when <see cref="JsonObject"/> first reads its properties.
+    /// </summary>
+    private static readonly JsonDocumentOptions JsonBodyOptions = new() { AllowDuplicateProperties = false };
+
     private readonly ProxyOptions _options;
     private readonly IProxyRegistry _registry;
     private readonly RtcRelay _relay;
@@ -112,7 +118,7 @@ internal sealed partial class WebRtcSignalling
             JsonObject? body;
             try
             {
-                body = JsonNode.Parse(text) as JsonObject;
+                body = JsonNode.Parse(text, documentOptions: JsonBodyOptions) as JsonObject;
             }
             catch (JsonException)
             {
@@ -140,7 +146,7 @@ internal sealed partial class WebRtcSignalling
             JsonObject? answerBody = null;
             try
             {
-                answerBody = answer.IsSuccess ? JsonNode.Parse(answer.Body) as JsonObject : null;
+                answerBody = answer.IsSuccess ? JsonNode.Parse(answer.Body, documentOptions: JsonBodyOptions) as JsonObject : null;
             }
             catch (JsonException)
             {
