@@ -18,7 +18,8 @@ internal sealed class RegistrationTarget : IFuzzTarget
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(input, new JsonDocumentOptions { MaxDepth = 8 });
+            // As SystemApiEndpoints reads it: the body as UTF-8 text first, then JSON.
+            document = JsonDocument.Parse(Inputs.Text(input), new JsonDocumentOptions { MaxDepth = 8 });
         }
         catch (JsonException)
         {
