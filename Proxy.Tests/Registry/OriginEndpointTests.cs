@@ -43,4 +43,15 @@ public class OriginEndpointTests
         Assert.Equal("127.0.0.9", origin.HostFor(new OriginEndpoint("", "127.0.0.9", 1)));
         Assert.Equal("[::1]", origin.HostFor(new OriginEndpoint("", "::1", 1)));
     }
+
+    [Theory]
+    [InlineData("[fd00::5]::935")]
+    [InlineData("http://[fd00::5]::8080")]
+    [InlineData("[[::1]]:1985")]
+    public void TryParse_BracketsLeftInHost_ReturnsFalse(string text)
+    {
+        // Found by scripts/fuzz registration: "[fd00::5]::935" was taken with host "[fd00::5]:" (IPAddress.TryParse
+        // accepts it), and the origin URL built from it threw UriFormatException.
+        Assert.False(OriginEndpoint.TryParse(text, out _));
+    }
 }
