@@ -34,4 +34,16 @@ public class GoDurationTests
     [InlineData(0, "0s")]
     public void Format_CommonValues_LooksLikeGo(double milliseconds, string expected) =>
         Assert.Equal(expected, GoDuration.Format(TimeSpan.FromMilliseconds(milliseconds)));
+
+    [Theory]
+    [InlineData("99999999999999")]
+    [InlineData("922337203685.4775807")]
+    [InlineData("256204779h")]
+    [InlineData("922337203685477.6ms")]
+    public void TryParse_PastTimeSpanRange_ReturnsFalse(string text)
+    {
+        // Found by scripts/fuzz go-duration: a bare number of seconds past TimeSpan's range threw
+        // OverflowException from TimeSpan.FromSeconds instead of failing the parse.
+        Assert.False(GoDuration.TryParse(text, out _));
+    }
 }

@@ -1,31 +1,15 @@
 using System.Buffers.Binary;
-using System.Text;
 using SrsProxy.Srt;
+using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Srt;
 
 public class SrtHandshakeTests
 {
-    /// <summary>A stream id as libsrt puts it in the handshake extension: UTF-8, each 4-byte word reversed, zero-padded.</summary>
-    internal static byte[] EncodeStreamId(string streamId)
-    {
-        var bytes = Encoding.UTF8.GetBytes(streamId);
-        var padded = new byte[(bytes.Length + 3) / 4 * 4];
-        for (var i = 0; i < padded.Length; i += 4)
-        {
-            for (var j = 0; j < 4; j++)
-            {
-                padded[i + j] = i + 3 - j < bytes.Length ? bytes[i + 3 - j] : (byte)0;
-            }
-        }
-
-        return padded;
-    }
-
     /// <summary>A caller's conclusion handshake (version 5) with a stream id extension, as libsrt sends it.</summary>
     internal static byte[] Conclusion(string streamId, uint cookie = 0x01020304, uint socketId = 0x0A0B0C0D)
     {
-        var sid = EncodeStreamId(streamId);
+        var sid = SrtStreamIdEncoding.Encode(streamId);
         var packet = new byte[SrtHandshake.HeaderLength + SrtHandshake.BodyLength + 4 + sid.Length];
         BinaryPrimitives.WriteUInt16BigEndian(packet, 0x8000);
         var body = packet.AsSpan(SrtHandshake.HeaderLength);
@@ -55,7 +39,7 @@ public class SrtHandshakeTests
     [InlineData("abcd")]
     [InlineData("live/livestream?vhost=x.example.com")]
     public void StreamId_Encoding_RoundTrips(string text) =>
-        Assert.Equal(text, SrtHandshake.DecodeStreamId(EncodeStreamId(text)));
+        Assert.Equal(text, SrtHandshake.DecodeStreamId(SrtStreamIdEncoding.Encode(text)));
 
     [Fact]
     public void TryParse_Malformed_Fails()

@@ -64,4 +64,16 @@ public class StreamUrlTests
     [InlineData("not a url")]
     [InlineData("webrtc://localhost/")]
     public void TryParseUrl_Garbage_Fails(string? text) => Assert.False(StreamUrl.TryParseUrl(text, out _));
+
+    [Fact]
+    public void TryCreate_DoubleSlashBeforeStream_SameStreamAsOneSlash()
+    {
+        // Found by scripts/fuzz stream-url: "/live//livestream" gave app "live/", another stream than
+        // "/live/livestream" and than its own parts given back as ?app=live/&stream=livestream.
+        Assert.True(StreamUrl.TryCreate("localhost", "/live//livestream.flv", null, null, null, out var doubled));
+        Assert.True(StreamUrl.TryCreate("localhost", "/live/livestream.flv", null, null, null, out var single));
+        Assert.Equal(single, doubled);
+        Assert.True(StreamUrl.TryCreate(null, "/", doubled.App, doubled.Stream, doubled.Vhost, out var fromParts));
+        Assert.Equal(doubled, fromParts);
+    }
 }

@@ -19,6 +19,11 @@ internal static class GoDuration
         var s = text.Trim().AsSpan();
         if (double.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var bareSeconds))
         {
+            if (!Fits(bareSeconds, TimeSpan.TicksPerSecond))
+            {
+                return false;
+            }
+
             value = TimeSpan.FromSeconds(bareSeconds);
             return true;
         }
@@ -64,7 +69,7 @@ internal static class GoDuration
             s = s[unitLength..];
         }
 
-        if (totalMs > TimeSpan.MaxValue.TotalMilliseconds)
+        if (!Fits(totalMs, TimeSpan.TicksPerMillisecond))
         {
             return false;
         }
@@ -72,6 +77,13 @@ internal static class GoDuration
         value = TimeSpan.FromMilliseconds(totalMs);
         return true;
     }
+
+    /// <summary>
+    /// True when <paramref name="amount"/> units of <paramref name="ticksPerUnit"/> fit in a TimeSpan (past that,
+    /// FromSeconds and FromMilliseconds throw): a number too large to be a duration makes a malformed one.
+    /// Compared in ticks as a double, so the largest amount accepted still rounds into range.
+    /// </summary>
+    private static bool Fits(double amount, long ticksPerUnit) => amount * ticksPerUnit < long.MaxValue;
 
     /// <summary>Formats the way Go prints a duration for the common cases: 30s, 1m30s, 250ms, 500µs, 0s.</summary>
     public static string Format(TimeSpan value)

@@ -64,7 +64,10 @@ internal sealed record OriginEndpoint(
             host = host[1..^1];
         }
 
-        if (!IPAddress.TryParse(host, out _) && Uri.CheckHostName(host) != UriHostNameType.Dns)
+        // IPAddress.TryParse also takes "[fd00::5]:" (brackets and an empty port): left in the host, it would make
+        // an origin URL that does not parse. One pair of brackets only, and it is gone by now.
+        if (host.AsSpan().ContainsAny('[', ']') ||
+            (!IPAddress.TryParse(host, out _) && Uri.CheckHostName(host) != UriHostNameType.Dns))
         {
             return false;
         }

@@ -74,7 +74,8 @@ internal readonly record struct StreamUrl(string Vhost, string App, string Strea
                 return false;
             }
 
-            app = trimmed[..slash];
+            // "/live//livestream" is the stream of "/live/livestream", as the query form ?app=live/ is.
+            app = trimmed[..slash].TrimEnd('/');
             stream = trimmed[(slash + 1)..];
             var dot = stream.LastIndexOf('.');
             if (dot > 0)

@@ -119,4 +119,32 @@ public class SdpRewriterTests
         Assert.True(SdpRewriter.TryResolveRelayTarget(candidate, registeredIp, out var host, out var port));
         Assert.Equal((expected, 8001), (host, port));
     }
+
+    [Theory]
+    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 8000 typ host", true)]
+    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 8000 typ", false)]
+    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 99999 typ host", false)]
+    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 8000 type host", false)]
+    [InlineData("a=ice-ufrag:x", false)]
+    public void SdpCandidate_TryParse_ChecksShape(string line, bool ok) => Assert.Equal(ok, SdpCandidate.TryParse(line, out _));
+
+    [Fact]
+    public void FirstAttribute_FindsMediaLevelUfrag()
+    {
+        Assert.Equal("k7u1y3oa", SdpLines.FirstAttribute(SrsAnswer, "ice-ufrag"));
+        Assert.Null(SdpLines.FirstAttribute("v=0\r\n", "ice-ufrag"));
+    }
+
+    [Fact]
+    public void RewriteAnswer_CarriageReturnInsideCandidateLine_RemovesItInsteadOfDuplicating()
+    {
+        // Found by scripts/fuzz sdp-answer: the CR stayed in the last field and, before the LF, made the
+        // rewritten line a copy of the first candidate (offered twice) with its line ending changed.
+        var answer = "v=0\r\na=ice-ufrag:k7u1y3oa\r\n" +
+            "a=candidate:0 1 udp 2130706431 192.168.3.187 8001 typ host generation 0\r\n" +
+            "a=candidate:0 1 udp 2130706431 192.168.3.187 8001 typ host generation 0\r   \n";
+        var result = SdpRewriter.RewriteAnswer(answer, 18000, null, null);
+        Assert.Single(result.Sdp.Split('\n'), line => line.StartsWith("a=candidate:", StringComparison.Ordinal));
+        Assert.False(SdpCandidate.TryParse("a=candidate:0 1 udp 1 10.0.0.1 8001 typ\thost", out _));
+    }
 }

@@ -105,6 +105,18 @@ public class WebRtcSignallingTests
     }
 
     [Fact]
+    public async Task JsonApi_PropertyNamedTwice_Is400()
+    {
+        // Found by scripts/fuzz rtc-json: JsonObject threw ArgumentException on the second "sdp" when first
+        // read, and the player got a 500.
+        await using var proxy = await TestProxy.StartAsync();
+        var offer = JsonSerializer.Serialize(Offer);
+        var body = $"{{\"streamurl\":\"webrtc://localhost/live/s\",\"sdp\":{offer},\"sdp\":{offer}}}";
+        var response = await proxy.Http.PostAsync(new Uri(proxy.HttpApi, "rtc/v1/play/"), new StringContent(body));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
     public async Task SessionUrls_UnknownOrMalformed_Are404_PatchNeedsSdpFrag()
     {
         await using var proxy = await TestProxy.StartAsync();

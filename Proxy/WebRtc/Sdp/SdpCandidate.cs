@@ -16,7 +16,9 @@ internal readonly record struct SdpCandidate(string Foundation, string Component
     public static bool TryParse(string line, out SdpCandidate candidate)
     {
         candidate = default;
-        if (!line.StartsWith(Prefix, StringComparison.Ordinal))
+        // RFC 8866 section 9: SDP text has no CR or LF inside a line, and candidate fields are tokens (RFC 8839
+        // section 5.1). A control character would stay in a field and come out as a line break of its own.
+        if (!line.StartsWith(Prefix, StringComparison.Ordinal) || line.AsSpan().ContainsAnyInRange('\0', '\x1f'))
         {
             return false;
         }

@@ -8,6 +8,12 @@ namespace SrsProxy.WebRtc.Signalling;
 
 internal sealed partial class WebRtcSignalling
 {
+    /// <summary>
+    /// JSON bodies with a property named twice are malformed: refused at parse time, not left to throw
+    /// ArgumentException when <see cref="JsonObject"/> first reads its properties.
+    /// </summary>
+    private static readonly JsonDocumentOptions JsonBodyOptions = new() { AllowDuplicateProperties = false };
+
     /// <summary>POST of an SDP offer to <c>/rtc/v1/whep/</c> or <c>/rtc/v1/whip/</c>.</summary>
     public Task OfferAsync(HttpContext context, string kind, string streamPath) =>
         GuardAsync(context, async cancellationToken =>
@@ -73,7 +79,7 @@ internal sealed partial class WebRtcSignalling
             JsonObject? body;
             try
             {
-                body = JsonNode.Parse(text) as JsonObject;
+                body = JsonNode.Parse(text, documentOptions: JsonBodyOptions) as JsonObject;
             }
             catch (JsonException)
             {
@@ -101,7 +107,7 @@ internal sealed partial class WebRtcSignalling
             JsonObject? answerBody = null;
             try
             {
-                answerBody = answer.IsSuccess ? JsonNode.Parse(answer.Body) as JsonObject : null;
+                answerBody = answer.IsSuccess ? JsonNode.Parse(answer.Body, documentOptions: JsonBodyOptions) as JsonObject : null;
             }
             catch (JsonException)
             {
