@@ -18,8 +18,15 @@ internal sealed record BenchOptions
     /// <summary>Players per mode. Defaults to 100.</summary>
     public int Players { get; init; } = 100;
 
-    /// <summary>Media bitrate per player in bit/s (burst pacing). Defaults to 200 kbit/s, the seed workload's stream.</summary>
-    public long Bitrate { get; init; } = 200_000;
+    /// <summary>
+    /// Media bitrate per player in bit/s (<c>--bitrate</c>). Burst pacing sends <see cref="BurstBitrate"/>;
+    /// srs pacing scales its video to it (<see cref="SrsOriginFit.ScaledTo"/>) and sends the captured rate
+    /// without it.
+    /// </summary>
+    public long? Bitrate { get; init; }
+
+    /// <summary>Burst pacing's bitrate: <see cref="Bitrate"/>, or 200 kbit/s, the seed workload's stream.</summary>
+    public long BurstBitrate => Bitrate ?? 200_000;
 
     /// <summary>
     /// Media datagram size in bytes. Defaults to 250, because 200 kbit/s in 250-byte datagrams is 100
@@ -88,24 +95,27 @@ internal sealed record BenchOptions
     public string Stream { get; init; } = "bench";
 
     /// <summary>Media datagrams per second per player, for burst pacing.</summary>
-    public double PacketRate => Bitrate / 8.0 / PacketSize;
+    public double PacketRate => BurstBitrate / 8.0 / PacketSize;
 
     public const string Usage = """
         usage: srs-proxy-bench [options]
-               srs-proxy-bench fit-schedule FILE [--players N] [--code]   (fits srs pacing to a capture)
+               srs-proxy-bench fit-schedule FILE [--players N] [--seconds S] [--bitrate R] [--code]   (fits srs pacing to a capture)
           --players N              players per mode (100)
           --pacing srs|burst       how the origin sends (srs):
                                      srs: like a real SRS origin, fitted to a capture: each media packet to one
                                           player after another, its gaps and bursts; captured audio, video and
                                           feedback (README, Performance)
                                      burst: each tick, every player's datagrams back to back, at --bitrate
+          --bitrate R              media bitrate per player: 200k, 1M, 250000
+                                     srs: the captured audio, the video frames scaled to make R in all
+                                          (without it: the captured ~227 kbit/s)
+                                     burst: R (200k)
           --origin-schedule FILE   replay a capture (t_us,dir,player,len; .csv or .csv.gz) exactly, looped;
                                    captured player i -> player i mod N (more players than captured: player j
                            gets captured player j mod C's datagrams too)
           --seconds S              steady-state window (30)
           --warmup S               warm-up after all players connected (5)
         burst pacing only:
-          --bitrate R              media bitrate per player: 200k, 1M, 250000 (200k)
           --packet-size B          media datagram size, 64..1400 (250)
           --feedback-rate R        RTCP feedback datagrams/s per player, upstream (10)
           --feedback-size B        feedback datagram size (80)
@@ -134,7 +144,7 @@ internal sealed record BenchOptions
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
-            if (name is "--bitrate" or "--packet-size" or "--feedback-rate" or "--feedback-size" or "--tick-ms")
+            if (name is "--packet-size" or "--feedback-rate" or "--feedback-size" or "--tick-ms")
             {
                 burstOnly.Add(name);
             }
@@ -174,12 +184,16 @@ internal sealed record BenchOptions
             throw new FormatException($"--origin-schedule replays a capture as it is: leave out --pacing {pacing}");
         }
 
-        if (o.Pacing != PacingMode.Burst && burstOnly.Count > 0)
+        if (o.Pacing == PacingMode.Replay && (o.Bitrate is not null || burstOnly.Count > 0))
+        {
+            throw new FormatException($"{string.Join(", ", (o.Bitrate is null ? burstOnly : ["--bitrate", .. burstOnly]).Distinct())}: " +
+                "not with --origin-schedule; a replayed capture brings its own sizes and times");
+        }
+
+        if (o.Pacing == PacingMode.Srs && burstOnly.Count > 0)
         {
             throw new FormatException($"{string.Join(", ", burstOnly.Distinct())}: only with --pacing burst; " +
-                (o.Pacing == PacingMode.Srs
-                    ? "srs pacing sends the captured SRS origin's media and feedback"
-                    : "a replayed capture brings its own sizes and times"));
+                "srs pacing sends the captured SRS origin's packets and feedback (--bitrate scales its video)");
         }
 
         if (o.OriginSchedule is not null && !File.Exists(o.OriginSchedule))
@@ -195,6 +209,22 @@ internal sealed record BenchOptions
         if (o.Pacing == PacingMode.Burst && o.PacketRate * o.Players > 2_000_000)
         {
             throw new FormatException($"{o.PacketRate * o.Players:F0} datagrams/s is more than this tool can pace");
+        }
+
+        if (o.Pacing == PacingMode.Srs && o.Bitrate is { } bitrate)
+        {
+            var fit = SrsOriginFit.Captured;
+            if (bitrate < fit.MinBitsPerSecond || bitrate > SrsOriginFit.MaxBitsPerSecond)
+            {
+                throw new FormatException(string.Create(CultureInfo.InvariantCulture,
+                    $"--bitrate {bitrate}: srs pacing scales its video to make {Math.Ceiling(fit.MinBitsPerSecond / 1e3):0}k..{SrsOriginFit.MaxBitsPerSecond / 1e6:0}M per player (its audio alone is {fit.AudioPerSecond * fit.AudioBytes.Mean() * 8 / 1e3:0.#}k)"));
+            }
+
+            var perSecond = fit.ScaledTo(bitrate).MediaPerSecondPerPlayer * o.Players;
+            if (perSecond > 2_000_000)
+            {
+                throw new FormatException($"{perSecond:F0} datagrams/s is more than this tool can pace");
+            }
         }
 
         return o;

@@ -33,6 +33,9 @@ internal sealed class CaptureReplay : IOriginSchedule, IFeedbackSchedule
     /// <summary>Datagrams per second the replay sends in total (all players).</summary>
     public double PerSecond => _rows.Length * Copies / (_periodUs / 1e6);
 
+    /// <summary>Bytes per second the replay sends in total (all players), each datagram at least <see cref="MediaPacket.MinSize"/>.</summary>
+    public double BytesPerSecond => _rows.Sum(row => (double)Math.Max(MediaPacket.MinSize, _capture.Lengths[row])) * Copies / (_periodUs / 1e6);
+
     /// <summary>How captured players map onto the benchmark's.</summary>
     public string Mapping => _players <= _capture.Players
         ? $"captured player i -> player i mod {_players}"

@@ -4,9 +4,10 @@ using System.Text;
 namespace SrsProxy.Bench.Pacing;
 
 /// <summary>
-/// <c>srs-proxy-bench fit-schedule FILE [--players N] [--code]</c>: fits <see cref="SrsOriginModel"/> to a
-/// capture and prints the fit, then the capture's figures next to what the model plans for N players (300 by
-/// default) when sent perfectly. With <c>--code</c> it prints the fit as SrsOriginFit.Captured.cs instead, which
+/// <c>srs-proxy-bench fit-schedule FILE [--players N] [--seconds S] [--bitrate R] [--code]</c>: fits <see cref="SrsOriginModel"/>
+/// to a capture and prints the fit, then the capture's figures next to what the model plans for N players (300
+/// by default) over S seconds (the capture's length, at least 10) when sent perfectly; with <c>--bitrate</c>, its video scaled as the benchmark's <c>--bitrate</c>
+/// scales it (<see cref="SrsOriginFit.ScaledTo"/>). With <c>--code</c> it prints the fit as SrsOriginFit.Captured.cs instead, which
 /// is how the built-in fit was made.
 /// </summary>
 internal static class FitCommand
@@ -15,12 +16,14 @@ internal static class FitCommand
     {
         if (args.Count == 0)
         {
-            output.WriteLine("usage: srs-proxy-bench fit-schedule FILE [--players N] [--code]");
+            output.WriteLine("usage: srs-proxy-bench fit-schedule FILE [--players N] [--seconds S] [--bitrate R] [--code]");
             return 2;
         }
 
         var players = 300;
         var code = false;
+        long? bitrate = null;
+        double? seconds = null;
         for (var i = 1; i < args.Count; i++)
         {
             if (args[i] == "--code")
@@ -30,6 +33,14 @@ internal static class FitCommand
             else if (args[i] == "--players" && i + 1 < args.Count && int.TryParse(args[++i], CultureInfo.InvariantCulture, out var n) && n > 0)
             {
                 players = n;
+            }
+            else if (args[i] == "--seconds" && i + 1 < args.Count && double.TryParse(args[++i], CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 3600)
+            {
+                seconds = s;
+            }
+            else if (args[i] == "--bitrate" && i + 1 < args.Count)
+            {
+                bitrate = BenchOptions.Rate("--bitrate", args[++i]);
             }
             else
             {
@@ -42,14 +53,31 @@ internal static class FitCommand
         var fit = SrsOriginFit.Fit(capture);
         if (code)
         {
+            if (bitrate is not null)
+            {
+                output.WriteLine("fit-schedule: --code prints the fit as captured; leave out --bitrate");
+                return 2;
+            }
+
             output.Write(ToCode(fit, Path.GetFileName(args[0])));
             return 0;
         }
 
+        if (bitrate is { } r)
+        {
+            if (r < fit.MinBitsPerSecond || r > SrsOriginFit.MaxBitsPerSecond)
+            {
+                output.WriteLine(Invariant($"fit-schedule: --bitrate {r}: this fit scales to {Math.Ceiling(fit.MinBitsPerSecond / 1e3):0}k..{SrsOriginFit.MaxBitsPerSecond / 1e6:0}M"));
+                return 2;
+            }
+
+            fit = fit.ScaledTo(r);
+            output.WriteLine(Invariant($"video frames scaled x{fit.VideoScale:0.000} for --bitrate {r / 1e3:0.#}k"));
+        }
+
         output.WriteLine(Describe(fit));
-        var seconds = Math.Max(10, capture.DurationUs / 1e6);
         output.WriteLine(Invariant($"{"",-34} {"capture",28} {"fit, perfect sender",28}"));
-        var planned = Simulate(fit, players, seconds);
+        var planned = Simulate(fit, players, seconds ?? Math.Max(10, capture.DurationUs / 1e6));
         var c = fit.Capture;
         output.WriteLine(Invariant($"{"players",-34} {c.Players,28} {players,28}"));
         output.WriteLine(Invariant($"{"gaps p10/p50/p90/p99 (µs)",-34} {$"{c.GapP10Us:0}/{c.GapP50Us:0}/{c.GapP90Us:0}/{c.GapP99Us:0}",28} {$"{planned.P10:0}/{planned.P50:0}/{planned.P90:0}/{planned.P99:0}",28}"));
@@ -101,6 +129,7 @@ internal static class FitCommand
         Line("burst between pauses (sends)", Q(fit.BurstSends));
         Line("feedback", Invariant($"{fit.FeedbackGroupSize} x {fit.FeedbackBytes} B every {fit.FeedbackPeriodSeconds:0.000} s, other {fit.OtherFeedbackPerSecond:0.000}/s x {fit.OtherFeedbackBytes} B"));
         Line("media datagrams/s per player", Invariant($"{fit.MediaPerSecondPerPlayer:0.00}"));
+        Line("media kbit/s per player", Invariant($"{fit.MediaBitsPerSecondPerPlayer / 1e3:0.0}"));
         return text.ToString();
     }
 

@@ -91,6 +91,9 @@ internal sealed class Quantiles
         return sum;
     }
 
+    /// <summary>The same distribution with every value multiplied by <paramref name="factor"/> (a positive number).</summary>
+    public Quantiles Scaled(double factor) => new([.. Values.Select(v => v * factor)]);
+
     /// <summary>As a C# argument list, for pasting a new fit into <see cref="SrsOriginFit.Captured"/>.</summary>
     public string ToCode() => string.Join(", ", Values.Select(v => v.ToString("0.##", CultureInfo.InvariantCulture)));
 }

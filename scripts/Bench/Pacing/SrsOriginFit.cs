@@ -80,6 +80,77 @@ internal sealed partial record SrsOriginFit
     /// <summary>The capture's own figures, to set the model and the sender against.</summary>
     public required CaptureStats Capture { get; init; }
 
+    /// <summary>
+    /// The most <see cref="ScaledTo"/> scales to. The model keeps 4,096 packets per player: at 100 Mbit/s that
+    /// still holds its 250 ms of media (about 10,500 packets/s) and the largest keyframe (about 1,700 packets).
+    /// </summary>
+    public const double MaxBitsPerSecond = 100e6;
+
+    /// <summary>
+    /// How much the video frames (keyframes and the others alike) were scaled from the fit's by
+    /// <see cref="ScaledTo"/>; 1 when they are as captured.
+    /// </summary>
+    public double VideoScale { get; init; } = 1;
+
+    /// <summary>
+    /// Media bits per second per player the model sends (UDP payload, as the capture's lengths count it): audio,
+    /// parameter sets, and each frame as its packets, the last one at least <see cref="MediaPacket.MinSize"/>.
+    /// </summary>
+    public double MediaBitsPerSecondPerPlayer =>
+        8 * ((AudioPerSecond * AudioBytes.Mean()) +
+            (FramesPerSecond * (((GopFrames - 1) * WireBytesPerFrame(FrameBytes)) + WireBytesPerFrame(KeyframeBytes) + ParameterSetBytes) / GopFrames));
+
+    /// <summary>
+    /// The lowest bitrate <see cref="ScaledTo"/> reaches: the audio and parameter sets as captured, and video
+    /// frames scaled down until the smallest is one <see cref="MediaPacket.MinSize"/> packet.
+    /// </summary>
+    public double MinBitsPerSecond => WithVideoScale(MinVideoScale).MediaBitsPerSecondPerPlayer;
+
+    private double MinVideoScale => MediaPacket.MinSize / Math.Max(1, Math.Min(FrameBytes.Values[0], KeyframeBytes.Values[0]));
+
+    /// <summary>
+    /// This fit with its video at <paramref name="bitsPerSecond"/> of media per player in all: the audio and
+    /// parameter sets as they are, every video frame (keyframe or not) scaled by one factor, so that a frame
+    /// larger than a packet is split into more <see cref="MaxPacketBytes"/> packets, as the model splits a
+    /// keyframe. Clumps, fan-out gaps, pauses and bursts stay as fitted.
+    /// </summary>
+    public SrsOriginFit ScaledTo(double bitsPerSecond)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bitsPerSecond, Math.Floor(MinBitsPerSecond));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bitsPerSecond, MaxBitsPerSecond);
+
+        // The bitrate grows with the scale (a frame's packets only add bytes as it grows), so bisect.
+        var low = MinVideoScale;
+        var high = Math.Max(1, low);
+        while (WithVideoScale(high).MediaBitsPerSecondPerPlayer < bitsPerSecond)
+        {
+            low = high;
+            high *= 2;
+        }
+
+        for (var i = 0; i < 60 && high - low > 1e-9 * high; i++)
+        {
+            var middle = (low + high) / 2;
+            if (WithVideoScale(middle).MediaBitsPerSecondPerPlayer < bitsPerSecond)
+            {
+                low = middle;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return WithVideoScale(high);
+    }
+
+    private SrsOriginFit WithVideoScale(double scale) => this with
+    {
+        FrameBytes = FrameBytes.Scaled(scale / VideoScale),
+        KeyframeBytes = KeyframeBytes.Scaled(scale / VideoScale),
+        VideoScale = scale,
+    };
+
     /// <summary>Media datagrams per second per player the model sends: audio, video packets, parameter sets.</summary>
     public double MediaPerSecondPerPlayer =>
         AudioPerSecond + (FramesPerSecond * (((GopFrames - 1) * PacketsPerFrame(FrameBytes)) + PacketsPerFrame(KeyframeBytes) + 1) / GopFrames);
@@ -337,6 +408,25 @@ internal sealed partial record SrsOriginFit
     {
         values.Sort();
         return Quantiles.At(values, 0.5);
+    }
+
+    /// <summary>
+    /// The mean bytes on the wire of a frame of the given size distribution, split as the model splits it:
+    /// whole packets of <see cref="MaxPacketBytes"/> and the rest, which is sent as at least
+    /// <see cref="MediaPacket.MinSize"/> bytes.
+    /// </summary>
+    private double WireBytesPerFrame(Quantiles frameBytes)
+    {
+        const int Steps = 1000;
+        var sum = 0.0;
+        for (var i = 0; i < Steps; i++)
+        {
+            var bytes = Math.Round(frameBytes.ValueAt((i + 0.5) / Steps));
+            var whole = bytes > MaxPacketBytes ? Math.Ceiling(bytes / MaxPacketBytes) - 1 : 0;
+            sum += (whole * MaxPacketBytes) + Math.Max(MediaPacket.MinSize, bytes - (whole * MaxPacketBytes));
+        }
+
+        return sum / Steps;
     }
 
     /// <summary>The mean number of packets a frame of the given size distribution is split into.</summary>

@@ -2,7 +2,7 @@ namespace SrsProxy.Bench.Pacing;
 
 /// <summary>
 /// Sends like the captured SRS origin (<see cref="SrsOriginFit"/>): media reaches the origin in clumps
-/// (audio and video clocked at the captured rates and sizes, a keyframe with its parameter sets every GOP);
+/// (audio and video clocked at the fit's rates and sizes, a keyframe with its parameter sets every GOP);
 /// the origin then visits one player after another and sends it every packet it has not had yet, with the
 /// captured gaps between sends to the same player and to the next one; after a burst of the captured size it
 /// pauses for a captured pause. A clump that arrives mid-pass is picked up by the players not yet visited, as

@@ -23,8 +23,9 @@ internal sealed record BenchReport
 internal sealed record MachineInfo(int Cores, string Kernel, long RmemMax, string Runtime, IReadOnlyList<double> LoadAverage);
 
 /// <summary>
-/// The traffic: <paramref name="Pacing"/> (srs, burst, replay) and its description; bitrate, packet size and
-/// tick are burst pacing's settings.
+/// The traffic: <paramref name="Pacing"/> (srs, burst, replay) and its description; the media bitrate and
+/// datagrams per second per player the origin is to send (planned); packet size and tick are burst pacing's
+/// settings.
 /// </summary>
 internal sealed record WorkloadInfo(
     int Players, string Pacing, string Description, long BitratePerPlayer, int PacketSize, double PacketsPerSecondPerPlayer,

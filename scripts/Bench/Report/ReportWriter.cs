@@ -23,7 +23,7 @@ internal static class ReportWriter
         var text = new StringBuilder();
         text.Append(w.Pacing == "burst"
             ? Invariant($"### WHEP benchmark: {w.Players} players x {w.BitratePerPlayer / 1000.0:0.#} kbit/s ({w.PacketsPerSecondPerPlayer:0.#} datagrams/s of {w.PacketSize} B each), burst pacing")
-            : Invariant($"### WHEP benchmark: {w.Players} players, {w.Pacing} pacing ({w.PacketsPerSecondPerPlayer:0.#} media datagrams/s per player)"));
+            : Invariant($"### WHEP benchmark: {w.Players} players x {w.BitratePerPlayer / 1000.0:0.#} kbit/s ({w.PacketsPerSecondPerPlayer:0.#} media datagrams/s per player), {w.Pacing} pacing"));
         text.Append('\n').Append('\n');
         text.Append(Invariant($"{report.Started:yyyy-MM-dd HH:mm zzz}, {report.Machine.Cores} cores, {report.Machine.Runtime}, net.core.rmem_max {report.Machine.RmemMax}"));
         if (report.Machine.LoadAverage.Count == 3)
