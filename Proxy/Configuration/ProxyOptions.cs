@@ -117,8 +117,9 @@ internal sealed record ProxyOptions
     /// How long a WebRTC pump lets datagrams accumulate after each wake-up's work (<c>PROXY_RTC_COALESCE</c>,
     /// e.g. <c>250us</c>; <c>0</c> turns it off). A real origin spreads its sends to N players over a
     /// millisecond or more, so without it the relay wakes for almost every datagram. Defaults to 250 us:
-    /// under SRS pacing at 300 players (scripts/bench) it cut wake-ups per datagram from 0.32 to 0.06 and CPU
-    /// per datagram by a third, for about 0.2 ms more latency at the median; no datagram waits longer.
+    /// under SRS pacing at 300 players (scripts/bench) it cut wake-ups per datagram from 0.28 to 0.06 and CPU
+    /// per datagram by about a third, for about 0.4 ms more latency at the median on a 2-core machine shared
+    /// with the load generator (README, Performance).
     /// </summary>
     public TimeSpan RtcCoalesce { get; init; } = TimeSpan.FromMicroseconds(250);
 
