@@ -120,21 +120,6 @@ public class SdpRewriterTests
         Assert.Equal((expected, 8001), (host, port));
     }
 
-    [Theory]
-    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 8000 typ host", true)]
-    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 8000 typ", false)]
-    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 99999 typ host", false)]
-    [InlineData("a=candidate:1 1 udp 100 1.2.3.4 8000 type host", false)]
-    [InlineData("a=ice-ufrag:x", false)]
-    public void SdpCandidate_TryParse_ChecksShape(string line, bool ok) => Assert.Equal(ok, SdpCandidate.TryParse(line, out _));
-
-    [Fact]
-    public void FirstAttribute_FindsMediaLevelUfrag()
-    {
-        Assert.Equal("k7u1y3oa", SdpLines.FirstAttribute(SrsAnswer, "ice-ufrag"));
-        Assert.Null(SdpLines.FirstAttribute("v=0\r\n", "ice-ufrag"));
-    }
-
     [Fact]
     public void RewriteAnswer_CarriageReturnInsideCandidateLine_RemovesItInsteadOfDuplicating()
     {

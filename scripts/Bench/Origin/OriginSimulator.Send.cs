@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using SrsProxy.Bench.Pacing;
 
@@ -68,24 +69,9 @@ internal sealed partial class OriginSimulator
             var phase = _phase;
             var datagram = packet.AsSpan(0, Math.Clamp(plan.Length, MediaPacket.MinSize, packet.Length));
             MediaPacket.WriteMedia(datagram, session.Ssrc, session.Sequence++, sentAt, phase);
-            try
-            {
-                _socket.SendTo(datagram, SocketFlags.None, remote);
-            }
-            catch (SocketException)
-            {
-                session.SendErrors++;
-                continue;
-            }
-            catch (ObjectDisposedException)
+            if (SendMedia(session, datagram, remote, phase, sentAt, plan.GapUs, due, schedule.Skipped) is null)
             {
                 return;
-            }
-
-            session.SentTotal++;
-            if (Record(phase, sentAt, plan.GapUs, due, schedule.Skipped))
-            {
-                session.SentSteady++;
             }
         }
     }
@@ -129,24 +115,9 @@ internal sealed partial class OriginSimulator
                     session.Credit -= 1;
                     var sentAt = Stopwatch.GetTimestamp();
                     MediaPacket.WriteMedia(packet, session.Ssrc, session.Sequence++, sentAt, phase);
-                    try
-                    {
-                        _socket.SendTo(packet, SocketFlags.None, remote);
-                    }
-                    catch (SocketException)
-                    {
-                        session.SendErrors++;
-                        continue;
-                    }
-                    catch (ObjectDisposedException)
+                    if (SendMedia(session, packet, remote, phase, sentAt, null, 0, 0) is null)
                     {
                         return;
-                    }
-
-                    session.SentTotal++;
-                    if (Record(phase, sentAt, null, 0, 0))
-                    {
-                        session.SentSteady++;
                     }
                 }
             }
@@ -154,6 +125,35 @@ internal sealed partial class OriginSimulator
     }
 
     /// <summary>Records a steady-window send in <see cref="Pacing"/> (cleared when a window starts); false outside one.</summary>
+    /// <summary>
+    /// Sends one media datagram to a session and counts it (sent, sent in the window, or a send error). True when
+    /// sent, false when the kernel refused it, null when the socket is closed and the sender should stop.
+    /// </summary>
+    private bool? SendMedia(OriginSession session, ReadOnlySpan<byte> datagram, SocketAddress remote, RunPhase phase, long sentAt, double? plannedGapUs, long due, long skipped)
+    {
+        try
+        {
+            _socket.SendTo(datagram, SocketFlags.None, remote);
+        }
+        catch (SocketException)
+        {
+            session.SendErrors++;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+
+        session.SentTotal++;
+        if (Record(phase, sentAt, plannedGapUs, due, skipped))
+        {
+            session.SentSteady++;
+        }
+
+        return true;
+    }
+
     private bool Record(RunPhase phase, long sentAt, double? plannedGapUs, long due, long skipped)
     {
         if (phase != RunPhase.Steady)
