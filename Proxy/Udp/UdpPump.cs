@@ -28,6 +28,12 @@ internal sealed unsafe class UdpPump : IDisposable
     /// <summary>Datagrams read from the public socket per <c>recvmmsg</c> (clients to origins).</summary>
     internal const int IngressBatchSize = 32;
 
+    /// <summary>
+    /// Batches read from the public socket per wake-up at most: 256 datagrams every 250 µs of coalescing is a
+    /// million a second, far above what one thread relays, and the bound keeps the origins' side served.
+    /// </summary>
+    private const int IngressBatchesPerWake = 8;
+
     /// <summary>The epoll tag of the pump's own eventfd, which wakes it to stop. Sessions get tags from 1.</summary>
     private const ulong WakeTag = 0;
 
@@ -263,10 +269,25 @@ internal sealed unsafe class UdpPump : IDisposable
     }
 
     /// <summary>
-    /// Reads what the public socket holds (up to a batch) and hands each datagram to the protocol. A datagram
-    /// longer than the relay takes is dropped whole and counted; epoll reports the socket again if more wait.
+    /// Reads what the public socket holds and hands each datagram to the protocol: batch after batch while they
+    /// come full, at most <see cref="IngressBatchesPerWake"/>; epoll reports the socket again for the rest.
     /// </summary>
     private void ReceiveFromClients(int publicFd)
+    {
+        for (var batch = 0; batch < IngressBatchesPerWake; batch++)
+        {
+            if (ReceiveBatchFromClients(publicFd) < IngressBatchSize)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One <c>recvmmsg</c> on the public socket. A datagram longer than the relay takes is dropped whole and
+    /// counted. Returns how many datagrams were read.
+    /// </summary>
+    private int ReceiveBatchFromClients(int publicFd)
     {
         for (var k = 0; k < IngressBatchSize; k++)
         {
@@ -285,7 +306,7 @@ internal sealed unsafe class UdpPump : IDisposable
                 _counters.Drop(DropReason.Malformed);
             }
 
-            return;
+            return 0;
         }
 
         var address = _from.Buffer.Span;
@@ -303,6 +324,8 @@ internal sealed unsafe class UdpPump : IDisposable
             _from.Size = nameLength;
             _ingress!.OnDatagram(new ReadOnlySpan<byte>(_inIov[k].Base, length), _from);
         }
+
+        return received;
     }
 
     /// <summary>Reads what the session's socket holds into the batch from slot <paramref name="count"/> on.</summary>
