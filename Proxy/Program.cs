@@ -17,22 +17,23 @@ internal static partial class Program
 
     public static async Task<int> Main()
     {
-        // Socket completions run on the epoll thread instead of hopping to the thread pool: each relayed
-        // datagram's continuation is a few microseconds of work, and the hop cost more than the work
-        // (scripts/bench: CPU per datagram down ~20 %, p99 latency from ~300 ms to ~30 ms on 2 busy cores).
-        // Read once when the socket engine starts, so it is set before any socket exists; an operator's own
-        // value wins.
-        if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        // Elsewhere than Linux the relay runs on .NET's socket engine (the portable engine of Proxy/Udp), and
+        // two settings made it cheaper there (scripts/bench, before the Linux pumps existed): completions run
+        // on the engine's thread instead of hopping to the thread pool (CPU per datagram down ~20 %), and one
+        // engine thread per core lets a burst to many players use every core (p99 2-8 ms instead of 9-19 ms
+        // at 300 players on 2 cores). On Linux the pumps move every datagram themselves, so the runtime's
+        // defaults stay. Read once when the socket engine starts; an operator's own value wins.
+        if (!OperatingSystem.IsLinux())
         {
-            Environment.SetEnvironmentVariable(InlineCompletions, "1");
-        }
+            if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+            {
+                Environment.SetEnvironmentVariable(InlineCompletions, "1");
+            }
 
-        // With completions inline, the socket engine threads do the relaying: one per core (the runtime's
-        // default is one on small machines) lets a burst to many players use every core. Measured with
-        // scripts/bench at 300 players on 2 cores: p99 2-8 ms instead of 9-19 ms, same CPU per datagram.
-        if (Environment.GetEnvironmentVariable(EngineThreads) is null)
-        {
-            Environment.SetEnvironmentVariable(EngineThreads, Math.Clamp(Environment.ProcessorCount, 1, 8).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Environment.GetEnvironmentVariable(EngineThreads) is null)
+            {
+                Environment.SetEnvironmentVariable(EngineThreads, Math.Clamp(Environment.ProcessorCount, 1, 8).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
 
         ProxyOptions options;
