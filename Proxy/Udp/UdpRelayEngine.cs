@@ -20,7 +20,6 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IHostApplicationLifetime? _lifetime;
     private readonly CancellationTokenSource _stopping = new();
-    private IUdpRelayHandler? _handler;
     private Socket? _socket;
     private UdpPump[] _pumps = [];
     private int _nextPump;
@@ -67,7 +66,6 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             throw;
         }
 
-        _handler = handler;
         _socket = socket;
         if (_options.Batched)
         {
