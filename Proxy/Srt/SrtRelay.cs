@@ -218,7 +218,11 @@ internal sealed partial class SrtRelay : UdpRelayService
         for (var attempt = 0; attempt < 3; attempt++)
         {
             Engine.ForwardToOrigin(session, request, _time.GetTimestamp());
-            while (await session.NextHandshakeAsync(OriginStepTimeout, _time) is { } answer)
+
+            // One deadline per attempt, however many other handshakes the origin sends meanwhile.
+            var sent = _time.GetTimestamp();
+            while (OriginStepTimeout - _time.GetElapsedTime(sent) is { Ticks: > 0 } left &&
+                await session.NextHandshakeAsync(left, _time) is { } answer)
             {
                 if (!SrtHandshake.TryParse(answer, out var parsed))
                 {
