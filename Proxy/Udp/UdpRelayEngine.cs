@@ -133,7 +133,7 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             {
                 ReceiveBufferSize = _options.SessionSocketBufferBytes,
 
-                // The client's datagrams are sent from the public socket's receive loop, which serves every
+                // The client's datagrams are sent from the thread that reads the public socket, which serves every
                 // session: a full buffer towards one origin must not stall them all.
                 Blocking = false,
             };

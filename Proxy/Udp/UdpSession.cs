@@ -24,7 +24,7 @@ internal abstract class UdpSession
     /// <summary>Stopwatch timestamp of the last datagram either way (or of creation).</summary>
     public long LastActivity => Volatile.Read(ref _lastActivity);
 
-    /// <summary>Datagrams and bytes client to origin; written only by the public socket's receive loop.</summary>
+    /// <summary>Datagrams and bytes client to origin; written only by the one thread that reads the public socket (and, for SRT, by its origin handshake before the session is established).</summary>
     public long PacketsToOrigin;
 
     public long BytesToOrigin;

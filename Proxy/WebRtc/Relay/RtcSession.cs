@@ -13,7 +13,7 @@ namespace SrsProxy.WebRtc.Relay;
 /// interface), so the session knows up to <see cref="MaxPlayerAddresses"/> of them: a STUN response from the
 /// origin goes back to the address that sent the request, as if the origin had answered it directly, and
 /// everything else goes to the media address, the one the player nominated or last sent media from.
-/// The public socket's receive loop writes the player side; the thread that reads the origin socket reads it.
+/// The one thread that reads the public socket writes the player side; the thread that reads the origin socket reads it.
 /// </summary>
 internal sealed class RtcSession : UdpSession
 {
