@@ -196,3 +196,146 @@ internal sealed record PlayerResult(JsonElement Json, string Stderr)
         return copy.ToJsonString() + "\n--- player stderr (tail) ---\n" + tail;
     }
 }
+
+/// <summary>
+/// WHEP players on werift (<c>Peers/werift-player.mjs</c>), many in one Node process: real ICE (consent checks
+/// every ~5 s, RFC 7675), DTLS and SRTP. Killing the process is a wave of viewers who vanish without a DELETE.
+/// </summary>
+internal sealed class WeriftPlayers : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _stderr = new();
+    private readonly Task _reading;
+    private JsonElement _latest;
+
+    private WeriftPlayers(Process process, JsonElement ready)
+    {
+        _process = process;
+        _latest = ready;
+        _reading = ReadStatsAsync();
+    }
+
+    /// <summary>The players as last reported (every 200 ms): location, state, rtp, lastRtpAgoMs, maxGapMs.</summary>
+    public IReadOnlyList<JsonElement> Players
+    {
+        get
+        {
+            lock (_process)
+            {
+                return _latest.GetProperty("players").EnumerateArray().ToList();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<WeriftPlayers> StartAsync(Uri whep, int count, string bind = "127.0.0.1", bool deleteOnExit = false)
+    {
+        var arguments = new List<string> { "--url", whep.ToString(), "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", bind };
+        if (deleteOnExit)
+        {
+            arguments.Add("--delete-on-exit");
+        }
+
+        var process = Peers.StartNode("werift-player.mjs", arguments, redirectInput: true);
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (stderr)
+            {
+                stderr.AppendLine(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        string? line;
+        try
+        {
+            line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            line = null;
+        }
+
+        if (line is null || !line.StartsWith("READY ", StringComparison.Ordinal))
+        {
+            process.Kill(entireProcessTree: true);
+            lock (stderr)
+            {
+                throw new InvalidOperationException($"werift players did not start: {line}\n{stderr}");
+            }
+        }
+
+        var players = new WeriftPlayers(process, JsonDocument.Parse(line["READY ".Length..]).RootElement.Clone());
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (players._stderr)
+            {
+                players._stderr.AppendLine(e.Data);
+            }
+        };
+        return players;
+    }
+
+    /// <summary>Kills the process at once: every player vanishes without a DELETE, as a closed laptop does.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Ends the players the polite way (stdin closes; with <c>deleteOnExit</c>, a DELETE each).</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.StandardInput.Close();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                await KillAsync();
+            }
+        }
+    }
+
+    private async Task ReadStatsAsync()
+    {
+        while (await _process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("STATS ", StringComparison.Ordinal))
+            {
+                var stats = JsonDocument.Parse(line["STATS ".Length..]).RootElement.Clone();
+                lock (_process)
+                {
+                    _latest = stats;
+                }
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        await _reading;
+        _process.Dispose();
+    }
+}

@@ -13,10 +13,11 @@
 // datagrams to per-session werift peer connections that listen on internal
 // loopback ports.  First contact from a remote address must be a STUN binding
 // request whose USERNAME is "<answer ufrag>:<offer ufrag>"; after that all
-// datagrams from that address (STUN, DTLS, SRTP, SRTCP) are relayed.  For each
-// (session, remote address) pair there is one internal relay socket, so werift
-// sees distinct peer-reflexive addresses and its replies are sent back out of
-// the public socket to the right remote address.
+// datagrams from that address (STUN, DTLS, SRTP, SRTCP) are relayed.  Each
+// session has one internal relay socket and, like SRS, one current remote
+// address: a binding request with the session's USERNAME from a new address
+// moves the session there ("session address change", as SRS logs it), and
+// werift's replies leave the public socket towards the current address.
 //
 // Test introspection: GET /debug/sessions, POST /debug/heartbeat?enabled=false.
 //
@@ -257,6 +258,8 @@ function sessionPublicView(s) {
     localUfrag: s.localUfrag,
     remoteUfrag: s.remoteUfrag,
     remoteAddresses: [...s.remoteAddresses],
+    currentAddress: s.peer ? `${s.peer.address}:${s.peer.port}` : null,
+    addressChanges: s.addressChanges,
     internalPort: s.internalPort,
     connectionState: s.closed ? "closed" : s.pc.connectionState,
     iceConnectionState: s.closed ? "closed" : s.pc.iceConnectionState,
@@ -319,7 +322,7 @@ async function createSession({ app, stream: streamName, kind, api, offer }) {
     id, app, stream: streamName, key, kind, api, pc,
     token: crypto.randomBytes(8).toString("hex"),
     remoteUfrag, localUfrag: null, username: null,
-    remoteAddresses: [], relays: new Map(), internalPort: null,
+    remoteAddresses: [], relays: new Map(), relay: null, peer: null, addressChanges: 0, internalPort: null,
     offerHadCandidates: offerCandidates.length > 0, offerCandidates,
     deleted: false, closed: false, closeReason: null,
     createdAt: new Date().toISOString(), lastRx: Date.now(),
@@ -416,7 +419,7 @@ function closeSession(s, reason, deleted = false) {
   }
   sessionsByUfrag.delete(s.localUfrag);
   for (const [addr, relay] of s.relays) {
-    routes.delete(addr);
+    if (routes.get(addr)?.session === s) routes.delete(addr);
     try { relay.close(); } catch {}
   }
   s.relays.clear();
@@ -445,18 +448,33 @@ function stunBindingUsername(buf) {
   return null;
 }
 
-/** Create the relay for (session, remote address) and record the address. */
+/**
+ * Route a remote address to its session. Like SRS, a session has ONE current
+ * remote address: the first STUN binding request creates the session's relay
+ * socket; a binding request with the session's USERNAME from another address
+ * is SRS's "session address change": that address takes over the same relay
+ * socket, so werift sees nothing change and its media now goes to the new
+ * address.  (SRS also checks MESSAGE-INTEGRITY there; this test origin does
+ * not, and says so here.)
+ */
 function addRoute(s, addr, rinfo, username) {
-  const relay = dgram.createSocket("udp4");
-  relay.bind(0, "127.0.0.1");
-  relay.on("error", (e) => log(`relay error ${addr}: ${e.message}`));
-  relay.on("message", (reply) => {
-    s.txPackets++;
-    publicSock.send(reply, rinfo.port, rinfo.address);
-  });
-  const route = { session: s, relay };
+  s.peer = { address: rinfo.address, port: rinfo.port };
+  if (!s.relay) {
+    const relay = dgram.createSocket("udp4");
+    relay.bind(0, "127.0.0.1");
+    relay.on("error", (e) => log(`relay error ${addr}: ${e.message}`));
+    relay.on("message", (reply) => {
+      s.txPackets++;
+      publicSock.send(reply, s.peer.port, s.peer.address);
+    });
+    s.relay = relay;
+  } else {
+    s.addressChanges++;
+    log(`session ${s.id}: session address change to ${addr} (USERNAME ${username})`);
+  }
+  const route = { session: s, relay: s.relay };
   routes.set(addr, route);
-  s.relays.set(addr, relay);
+  s.relays.set(addr, s.relay);
   if (!s.remoteAddresses.includes(addr)) s.remoteAddresses.push(addr);
   log(`session ${s.id}: new remote address ${addr} (USERNAME ${username})`);
   return route;
@@ -487,11 +505,16 @@ publicSock.on("message", (msg, rinfo) => {
       // socket): SRS would keep the old mapping; we follow the USERNAME.
       log(`remote address ${addr} moves from session ${route.session.id} to ${s.id}`);
       route.session.relays.delete(addr);
-      try { route.relay.close(); } catch {}
       routes.delete(addr);
       route = null;
     }
     if (!route) route = addRoute(s, addr, rinfo, username);
+    else if (s.peer && (s.peer.address !== rinfo.address || s.peer.port !== rinfo.port)) {
+      // A known address of the session speaks again: it is the current one now.
+      s.peer = { address: rinfo.address, port: rinfo.port };
+      s.addressChanges++;
+      log(`session ${s.id}: session address change back to ${addr}`);
+    }
   } else if (!route) {
     unknownDropped++; // not STUN and not from a known address: ignore
     return;

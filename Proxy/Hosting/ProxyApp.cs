@@ -110,6 +110,11 @@ internal static class ProxyApp
         services.AddMetrics();
         services.AddSingleton<ProxyMetrics>();
         services.AddSingleton<PrometheusExporter>();
+
+        // Hosted services stop in reverse order: the closer stops after the relay, so it still tells the
+        // origins of the sessions the relay closes on its way out.
+        services.AddSingleton<OriginSessionCloser>();
+        services.AddHostedService(sp => sp.GetRequiredService<OriginSessionCloser>());
         services.AddHostedService(sp => sp.GetRequiredService<RtcRelay>());
         services.AddSingleton(RtmpLimits.From(options));
         services.AddSingleton<RtmpServer>();

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using SrsProxy.Registry;
 using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
+using SrsProxy.WebRtc.Signalling;
 
 namespace SrsProxy.Metrics;
 
@@ -28,7 +29,7 @@ internal sealed class ProxyMetrics : IDisposable
     private long _originsRead = long.MinValue;
     private int _refreshing;
 
-    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time)
+    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time, OriginSessionCloser? closer = null)
     {
         _relay = relay;
         _registry = registry;
@@ -47,6 +48,12 @@ internal sealed class ProxyMetrics : IDisposable
             "WebRTC sessions opened.");
         Meter.CreateObservableCounter("srs_proxy.rtc.sessions.closed", () => Volatile.Read(ref relay.Counters.SessionsClosed), "{session}",
             "WebRTC sessions closed.");
+        if (closer is not null)
+        {
+            Meter.CreateObservableCounter("srs_proxy.rtc.origin_sessions_ended", () => OriginSessionsEnded(closer), "{session}",
+                "Origin sessions the proxy ended with a DELETE after closing the player's session on its own (vanished player, stop), by outcome.");
+        }
+
         Meter.CreateObservableUpDownCounter("srs_proxy.origins", Origins, "{origin}",
             "Registered origins, by liveness.");
         Meter.CreateObservableUpDownCounter("srs_proxy.registry.available", () => Volatile.Read(ref _registryAvailable), "1",
@@ -102,6 +109,13 @@ internal sealed class ProxyMetrics : IDisposable
             new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
         ];
     }
+
+    private static IEnumerable<Measurement<long>> OriginSessionsEnded(OriginSessionCloser closer) =>
+    [
+        new(closer.Ended, new KeyValuePair<string, object?>("outcome", "ended")),
+        new(closer.Failed, new KeyValuePair<string, object?>("outcome", "failed")),
+        new(closer.Dropped, new KeyValuePair<string, object?>("outcome", "dropped")),
+    ];
 
     private IEnumerable<Measurement<long>> Drops() =>
         Enum.GetValues<DropReason>().Select(reason =>

@@ -53,10 +53,18 @@ internal interface IProxyRegistry
     ValueTask<RtcSessionRecord?> FindRtcSessionByUsernameAsync(string username, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Tells the registry these sessions are still relaying: a shared registry extends their expiry and
-    /// writes them back if it lost them (a restarted store), with their streams' affinity.
+    /// Tells the registry these sessions are still relaying here: a shared registry extends their expiry, writes
+    /// them back if it lost them (a restarted store), with their streams' affinity, and notes this instance as
+    /// the one relaying them (the claim <see cref="ReleaseIdleRtcSessionAsync"/> respects).
     /// </summary>
     ValueTask RefreshRtcSessionsAsync(IReadOnlyCollection<RtcSessionRecord> sessions, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes a session this instance found idle unless another instance claimed it meanwhile (it relays the
+    /// player now: see <see cref="RefreshRtcSessionsAsync"/>). True when removed: the caller then ends the
+    /// session at the origin. A registry of one instance simply removes it.
+    /// </summary>
+    ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Removes a session; false if it was already gone.</summary>
     ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken);

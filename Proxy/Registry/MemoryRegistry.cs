@@ -180,6 +180,9 @@ internal sealed class MemoryRegistry : IProxyRegistry
     /// <summary>Nothing expires here: sessions leave by removal only.</summary>
     public ValueTask RefreshRtcSessionsAsync(IReadOnlyCollection<RtcSessionRecord> sessions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>No other instance can have claimed it: the same as removing it.</summary>
+    public ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken) => RemoveRtcSessionAsync(id, cancellationToken);
+
     public ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken)
     {
         if (!RemoveSession(id))

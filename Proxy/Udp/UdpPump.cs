@@ -47,7 +47,6 @@ internal sealed unsafe class UdpPump : IDisposable
     private readonly Socket _public;
     private readonly UdpCounters _counters;
     private readonly int _maxDatagramSize;
-    private readonly TimeProvider _time;
     private readonly Action<Exception> _failed;
     private readonly ConcurrentDictionary<ulong, UdpSession> _sessions = new();
     private readonly UdpSession?[] _senders = new UdpSession?[BatchSize];
@@ -74,7 +73,7 @@ internal sealed unsafe class UdpPump : IDisposable
     /// long and then takes what arrived meanwhile without blocking: a burst spread over that time costs one
     /// wake-up instead of one per datagram, and no datagram waits longer than that.
     /// </summary>
-    public UdpPump(string name, Socket publicSocket, int maxDatagramSize, UdpCounters counters, TimeProvider time, Action<Exception> failed,
+    public UdpPump(string name, Socket publicSocket, int maxDatagramSize, UdpCounters counters, Action<Exception> failed,
         IUdpRelayHandler? ingress = null, TimeSpan coalesce = default)
     {
         _public = publicSocket;
@@ -83,7 +82,6 @@ internal sealed unsafe class UdpPump : IDisposable
         _from = new SocketAddress(publicSocket.AddressFamily);
         _maxDatagramSize = maxDatagramSize;
         _counters = counters;
-        _time = time;
         _failed = failed;
         _epoll = EpollCreate(EpollCloexec);
         _wake = _epoll < 0 ? -1 : EventFd(0, EfdCloexec | EfdNonblock);
@@ -229,7 +227,6 @@ internal sealed unsafe class UdpPump : IDisposable
                 }
 
                 var count = 0;
-                var now = _time.GetTimestamp();
                 for (var i = 0; i < ready; i++)
                 {
                     var tag = ReadEpollData(_events, i);
@@ -250,7 +247,7 @@ internal sealed unsafe class UdpPump : IDisposable
                             count = 0;
                         }
 
-                        count = Receive(session, count, now);
+                        count = Receive(session, count);
                     }
                 }
 
@@ -329,7 +326,7 @@ internal sealed unsafe class UdpPump : IDisposable
     }
 
     /// <summary>Reads what the session's socket holds into the batch from slot <paramref name="count"/> on.</summary>
-    private int Receive(UdpSession session, int count, long now)
+    private int Receive(UdpSession session, int count)
     {
         var socket = session.OriginSocket;
         if (socket is null)
@@ -370,7 +367,8 @@ internal sealed unsafe class UdpPump : IDisposable
                 return count;
             }
 
-            session.Touch(now);
+            // No Touch here: the idle clock counts only the client's datagrams, so a client that vanished
+            // loses its session however long the origin keeps sending (issue 12, dead players).
             var kept = count;
             for (var k = count; k < count + received; k++)
             {

@@ -41,7 +41,7 @@ internal sealed partial class UdpRelayEngine
                 }
 
                 var datagram = buffer.AsSpan(0, length);
-                session.Touch(_time.GetTimestamp());
+                // The origin's datagrams do not touch the idle clock: only the client's keep a session alive.
                 var client = session.DestinationOf(datagram);
                 if (client is null)
                 {

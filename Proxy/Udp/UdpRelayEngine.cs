@@ -74,7 +74,7 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             {
                 // The first pump also reads the public socket: .NET's socket engine then never polls it, and
                 // the datagrams each way share the pump's wake-ups.
-                _pumps[i] = new UdpPump($"{_options.Name}-pump-{i}", socket, _options.MaxDatagramSize, Counters, _time, OnLoopFailed,
+                _pumps[i] = new UdpPump($"{_options.Name}-pump-{i}", socket, _options.MaxDatagramSize, Counters, OnLoopFailed,
                     ingress: i == 0 ? handler : null, coalesce: _options.Coalesce);
             }
         }
@@ -85,7 +85,10 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
 
         LogListening(_options.Name, LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize,
             _options.Batched ? $"{_pumps.Length} pump threads (epoll, recvmmsg/sendmmsg), coalescing {GoDuration.Format(_options.Coalesce)}" : "async receive loops");
-        _sweepLoop = Task.Run(() => SweepLoopAsync(handler, _stopping.Token));
+        // The sweep's clock starts with the engine, not whenever the thread pool first runs the loop: a clock
+        // moved right after start (a test's fake clock) would otherwise be missed and no sweep come.
+        var sweepTimer = new PeriodicTimer(_options.SweepPeriod, _time);
+        _sweepLoop = Task.Run(() => SweepLoopAsync(sweepTimer, handler, _stopping.Token));
     }
 
     /// <summary>Stops the loops and closes the public socket; sessions are the protocol's to close first.</summary>
@@ -303,9 +306,9 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
         error is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize
             or SocketError.HostUnreachable or SocketError.NetworkUnreachable;
 
-    private async Task SweepLoopAsync(IUdpRelayHandler handler, CancellationToken cancellationToken)
+    private async Task SweepLoopAsync(PeriodicTimer timer, IUdpRelayHandler handler, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.SweepPeriod, _time);
+        using var _ = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))

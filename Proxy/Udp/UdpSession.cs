@@ -21,7 +21,11 @@ internal abstract class UdpSession
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    /// <summary>Stopwatch timestamp of the last datagram either way (or of creation).</summary>
+    /// <summary>
+    /// Stopwatch timestamp of the client's last datagram (or of creation). Only the client's datagrams count:
+    /// an origin keeps sending to a client that vanished (an SRS origin for about 30 s), and that must not keep
+    /// the session open.
+    /// </summary>
     public long LastActivity => Volatile.Read(ref _lastActivity);
 
     /// <summary>Datagrams and bytes client to origin; written only by the one thread that reads the public socket (and, for SRT, by its origin handshake before the session is established).</summary>

@@ -58,12 +58,13 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         _origin.Dispose();
     }
 
-    private RtcSession Open(string username, string id = "0123456789abcdef0123456789abcdef", string originId = "o")
+    private RtcSession Open(string username, string id = "0123456789abcdef0123456789abcdef", string originId = "o", string? originLocation = null)
     {
         var record = new RtcSessionRecord
         {
             Id = id, Kind = "whep", StreamKey = "__defaultVhost__/live/s", OriginId = originId,
             Username = username, IcePassword = Password, RelayHost = "127.0.0.1", RelayPort = ((IPEndPoint)_origin.LocalEndPoint!).Port,
+            OriginLocation = originLocation,
         };
         _registry.AddRtcSessionAsync(record, default).AsTask().Wait();
         Assert.True(_relay.TryOpen(record, (IPEndPoint)_origin.LocalEndPoint!, out var session));
@@ -314,6 +315,63 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
         Assert.False(active.IsClosed);
         Assert.Equal(active.Record, await _registry.GetRtcSessionAsync(active.Id, default));
         Assert.Equal(1, Assert.Single(await _registry.GetOriginsAsync(default)).ActiveSessions);
+    }
+
+    /// <summary>
+    /// Regression (issue 12): the origin's datagrams touched the idle clock, so a player that vanished kept its
+    /// session, and kept getting media, for as long as the origin streamed to it.
+    /// </summary>
+    [Fact]
+    public async Task Sweep_OriginKeepsStreaming_PlayerSilent_ClosedAtIdleTimeout_OriginToldOnce()
+    {
+        var orphaned = new List<(RtcSessionRecord Record, string Reason)>();
+        _relay.OriginSessionOrphaned += (record, reason) =>
+        {
+            lock (orphaned)
+            {
+                orphaned.Add((record, reason));
+            }
+        };
+        var session = Open("ans:off", originLocation: "http://127.0.0.1:1985/rtc/v1/whep/?app=live&stream=s&session=x");
+        using var player = Player();
+        var seen = Bind(player, "ans:off");
+
+        // The player goes silent; the origin sends media every 5 s of the clock, past the 30 s idle timeout.
+        for (var i = 0; i < 6; i++)
+        {
+            _origin.SendTo(Rtp((byte)i), seen);
+            Assert.Equal(Rtp((byte)i), await ReceiveAsync(player));
+            _time.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Wait.UntilAsync(() => session.IsClosed, "the session of the silent player closed");
+        Assert.Equal([(session.Id, "idle")], Closed());
+        Assert.Null(await _registry.GetRtcSessionAsync(session.Id, default));
+        await Wait.UntilAsync(() => { lock (orphaned) { return orphaned.Count == 1; } }, "the origin told");
+        Assert.Equal((session.Record, "idle"), Assert.Single(orphaned));
+
+        // The origin's media after the close goes nowhere.
+        _origin.SendTo(Rtp(9), seen);
+        await Datagrams.AssertNoneAsync(player);
+    }
+
+    [Fact]
+    public async Task Close_ByPlayersDelete_OrOriginGone_OriginNotToldAgain()
+    {
+        var orphaned = 0;
+        _relay.OriginSessionOrphaned += (_, _) => Interlocked.Increment(ref orphaned);
+        var deleted = Open("a:b", "00000000000000000000000000000001", originLocation: "http://127.0.0.1:1985/s/1");
+        var stopping = Open("c:d", "00000000000000000000000000000002", originLocation: "http://127.0.0.1:1985/s/2");
+
+        // The player's own DELETE: signalling tells the origin itself.
+        await _relay.CloseAsync(deleted, "deleted");
+        Assert.Equal(0, Volatile.Read(ref orphaned));
+
+        // The proxy stopping cuts the player: the origin must hear of it.
+        await _relay.StopAsync(default);
+        Assert.True(stopping.IsClosed);
+        Assert.Equal(1, Volatile.Read(ref orphaned));
     }
 
     [Fact]

@@ -32,14 +32,15 @@ internal sealed partial class RtcRelay
 
         foreach (var session in _byId.Values)
         {
+            // The idle clock counts only the player's datagrams (consent checks every few seconds, RTCP):
+            // a player that vanished loses its session even while the origin streams to it.
             if (_time.GetElapsedTime(session.LastActivity) > _options.RtcIdleTimeout)
             {
-                // In a shared registry another instance may relay this session now; its entry expires
-                // once no instance refreshes it.
-                await CloseAsync(session, "idle", forget: !_registry.IsShared);
+                await CloseIdleAsync(session, cancellationToken);
             }
             else if (dead is not null && dead.Contains(session.Record.OriginId))
             {
+                // Nobody left to tell at the origin.
                 await CloseAsync(session, "origin gone");
             }
         }
@@ -47,7 +48,11 @@ internal sealed partial class RtcRelay
         if (_registry.IsShared && _time.GetElapsedTime(_lastRefresh) >= RefreshPeriod)
         {
             _lastRefresh = _time.GetTimestamp();
-            var relaying = _byId.Values.Where(s => s.IsBound && !s.IsClosed).Select(s => s.Record).ToList();
+            // Only sessions whose player was heard from since the last refresh: one whose player went quiet here
+            // may be relayed by another instance now (the balancer moved the player), which claims it.
+            var relaying = _byId.Values
+                .Where(s => s.IsBound && !s.IsClosed && _time.GetElapsedTime(s.LastActivity) <= RefreshPeriod)
+                .Select(s => s.Record).ToList();
             try
             {
                 await _registry.RefreshRtcSessionsAsync(relaying, cancellationToken);
@@ -56,6 +61,42 @@ internal sealed partial class RtcRelay
             {
                 LogRegistryError(e);
             }
+        }
+    }
+
+    /// <summary>
+    /// A session whose player sent nothing for the idle timeout. Alone, the proxy ends it everywhere, the origin
+    /// included. With a shared registry another instance may relay the player now (it claimed the session when
+    /// it adopted it): then only the local copy goes; otherwise the session ends everywhere.
+    /// </summary>
+    private async Task CloseIdleAsync(RtcSession session, CancellationToken cancellationToken)
+    {
+        if (!_registry.IsShared)
+        {
+            await CloseAsync(session, "idle", endAtOrigin: true);
+            return;
+        }
+
+        if (!await CloseAsync(session, "idle", forget: false))
+        {
+            return;
+        }
+
+        bool released;
+        try
+        {
+            released = await _registry.ReleaseIdleRtcSessionAsync(session.Id, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The entry expires once no instance refreshes it; the origin's own timeout ends its side.
+            LogRegistryError(e);
+            return;
+        }
+
+        if (released)
+        {
+            EndAtOrigin(session.Record, "idle");
         }
     }
 }

@@ -66,9 +66,10 @@ internal sealed partial class RtcRelay : UdpRelayService
     protected override async ValueTask CloseAllAsync(string reason)
     {
         await _stopping.CancelAsync();
+        // Every player is cut: their sessions end here, in the registry and at the origin.
         foreach (var session in _byId.Values)
         {
-            await CloseAsync(session, reason);
+            await CloseAsync(session, reason, endAtOrigin: true);
         }
     }
 
@@ -111,10 +112,18 @@ internal sealed partial class RtcRelay : UdpRelayService
     }
 
     /// <summary>
-    /// Ends a session at once: tables cleared, origin socket closed and, unless <paramref name="forget"/> is
-    /// false, its registry entry removed (which, in a shared registry, ends it on every instance).
+    /// Raised (on the thread that closed it) when the proxy ended a session on its own, for any reason but the
+    /// player's DELETE or the origin's death: the origin still holds its side and keeps encrypting media for
+    /// nobody until told (<see cref="WebRtc.Signalling.OriginSessionCloser"/> sends the DELETE).
     /// </summary>
-    public async ValueTask<bool> CloseAsync(RtcSession session, string reason, bool forget = true)
+    public event Action<RtcSessionRecord, string>? OriginSessionOrphaned;
+
+    /// <summary>
+    /// Ends a session at once: tables cleared, origin socket closed and, unless <paramref name="forget"/> is
+    /// false, its registry entry removed (which, in a shared registry, ends it on every instance). With
+    /// <paramref name="endAtOrigin"/>, the origin is told too (<see cref="OriginSessionOrphaned"/>).
+    /// </summary>
+    public async ValueTask<bool> CloseAsync(RtcSession session, string reason, bool forget = true, bool endAtOrigin = false)
     {
         if (!session.TryClose())
         {
@@ -131,22 +140,34 @@ internal sealed partial class RtcRelay : UdpRelayService
         EngineOrNull?.Detach(session);
         Counters.AddClosed(session);
         LogSessionClosed(session.Id, reason, session.PacketsToOrigin, session.PacketsToClient);
-        if (!forget)
+        if (forget)
         {
-            return true;
+            try
+            {
+                await _registry.RemoveRtcSessionAsync(session.Id, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                // A shared registry lets the entry expire once no instance refreshes it.
+                LogRegistryError(e);
+            }
         }
 
-        try
+        if (endAtOrigin)
         {
-            await _registry.RemoveRtcSessionAsync(session.Id, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            // A shared registry lets the entry expire once no instance refreshes it.
-            LogRegistryError(e);
+            EndAtOrigin(session.Record, reason);
         }
 
         return true;
+    }
+
+    /// <summary>Tells the origin, through whoever listens, that a session it holds has no player any more.</summary>
+    private void EndAtOrigin(RtcSessionRecord record, string reason)
+    {
+        if (record.OriginLocation is not null)
+        {
+            OriginSessionOrphaned?.Invoke(record, reason);
+        }
     }
 
     /// <summary>A session another instance answered, found in the shared registry: relay it here from now on.</summary>
