@@ -55,6 +55,107 @@ public class ProgramTests
         Assert.Empty(stdout);
     }
 
+    /// <summary>
+    /// srs-proxy 8.x's authentication switched on but incomplete: the proxy must not start open while the
+    /// operator believes registration is protected. Exit code 2, as for any bad setting, and one line.
+    /// </summary>
+    [Theory]
+    [InlineData("PROXY_HTTP_API_AUTH_TYPE is unset", "PROXY_HTTP_API_AUTH_TOKEN", "s3cret")]
+    [InlineData("PROXY_HTTP_API_AUTH_TOKEN is unset", "PROXY_HTTP_API_AUTH_TYPE", "bearer")]
+    [InlineData("PROXY_HTTP_API_AUTH_TYPE=basic: only supports bearer", "PROXY_HTTP_API_AUTH_TYPE", "basic", "PROXY_HTTP_API_AUTH_TOKEN", "s3cret")]
+    public async Task Start_ReferenceAuthIncomplete_ExitsTwoWithOneLineNamingTheVariable(string expected, params string[] pairs)
+    {
+        var env = new List<(string, string)> { ("PROXY_HTTP_API_AUTH_ENABLED", "on") };
+        for (var i = 0; i < pairs.Length; i += 2)
+        {
+            env.Add((pairs[i], pairs[i + 1]));
+        }
+
+        var (exitCode, stdout, stderr) = await RunProxyAsync([.. env]);
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("s3cret", line);
+        Assert.Empty(stdout);
+    }
+
+    /// <summary>
+    /// The proxy process configured with srs-proxy 8.x's variables: an origin heartbeating with the Bearer token
+    /// registers; one without it gets 401 and the challenge. The token never reaches the log.
+    /// </summary>
+    [Fact]
+    public async Task Start_ReferenceAuth_BearerHeartbeatRegisters_AnonymousGets401()
+    {
+        var system = FreePort(SocketType.Stream);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
+        info.Environment["PROXY_SYSTEM_API"] = $"127.0.0.1:{system}";
+        info.Environment["PROXY_HTTP_API"] = "127.0.0.1:0";
+        info.Environment["PROXY_HTTP_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_WEBRTC_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_SRT_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_RTMP_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_HTTP_API_AUTH_ENABLED"] = "on";
+        info.Environment["PROXY_HTTP_API_AUTH_TYPE"] = "bearer";
+        info.Environment["PROXY_HTTP_API_AUTH_TOKEN"] = "process-token-value";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var api = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var register = new Uri($"http://127.0.0.1:{system}/api/v1/srs/register");
+            HttpResponseMessage? anonymous = null;
+            await Wait.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        anonymous = await api.PostAsync(register, new StringContent(SystemApi.RegistrationParserTests.SrsBody));
+                        return true;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return false;
+                    }
+                },
+                "the proxy process answers on its system API",
+                30_000);
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous!.StatusCode);
+            Assert.Equal("Bearer", Assert.Single(anonymous.Headers.WwwAuthenticate).Scheme);
+
+            using var heartbeat = new HttpRequestMessage(HttpMethod.Post, register) { Content = new StringContent(SystemApi.RegistrationParserTests.SrsBody) };
+            heartbeat.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "process-token-value");
+            using var registered = await api.SendAsync(heartbeat);
+            Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        var log = await stdout + await stderr;
+        Assert.Contains("PROXY_SYSTEM_API_TOKEN=******", log);
+        Assert.DoesNotContain("process-token-value", log);
+    }
+
+    [Theory]
+    [InlineData("PROXY_ORIGIN_SERVER_TTL=0s", "PROXY_ORIGIN_SERVER_TTL", "0s")]
+    [InlineData("PROXY_ORIGIN_TTL=30s and PROXY_ORIGIN_SERVER_TTL=60s disagree: set one", "PROXY_ORIGIN_TTL", "30s", "PROXY_ORIGIN_SERVER_TTL", "60s")]
+    public async Task Start_ReferenceTtlBadOrDisagreeing_ExitsTwoWithOneLine(string expected, params string[] pairs)
+    {
+        var env = new List<(string, string)>();
+        for (var i = 0; i < pairs.Length; i += 2)
+        {
+            env.Add((pairs[i], pairs[i + 1]));
+        }
+
+        var (exitCode, _, stderr) = await RunProxyAsync([.. env]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact]
     public async Task Start_RedisUnreachable_ExitsNonZeroWithOneLine()
     {

@@ -133,6 +133,145 @@ public class ProxyOptionsParserTests
         Assert.Contains("PROXY_HTTP_API=:11985", text);
     }
 
+    [Theory]
+    [InlineData("PROXY_ORIGIN_SERVER_TTL", "1m")]
+    [InlineData("PROXY_ORIGIN_TTL", "1m")]
+    public void Parse_OriginTtl_EitherName(string name, string value)
+    {
+        Assert.Equal(TimeSpan.FromMinutes(1), Parse((name, value)).OriginTtl);
+    }
+
+    [Theory]
+    [InlineData("PROXY_REDIS_KEY_PREFIX")]
+    [InlineData("PROXY_REDIS_PREFIX")]
+    public void Parse_RedisPrefix_EitherName(string name)
+    {
+        Assert.Equal("site-a:", Parse((name, "site-a:")).RedisPrefix);
+    }
+
+    /// <summary>
+    /// srs-proxy 8.x defaults to no prefix, and its environment files list the name empty. An empty value here
+    /// means unset, like every other setting: our keys are laid out differently from 8.x's and cannot be
+    /// shared with it, so an empty prefix would only put ours at the root of the database beside its keys.
+    /// </summary>
+    [Fact]
+    public void Parse_RedisKeyPrefixEmpty_KeepsOurDefault()
+    {
+        Assert.Equal("srs-proxy:", Parse(("PROXY_REDIS_KEY_PREFIX", "")).RedisPrefix);
+        Assert.Equal("srs-proxy:", Parse(("PROXY_REDIS_KEY_PREFIX", " "), ("PROXY_REDIS_PREFIX", "")).RedisPrefix);
+    }
+
+    [Theory]
+    [InlineData("PROXY_ORIGIN_TTL", "60s", "PROXY_ORIGIN_SERVER_TTL", "1m")]
+    [InlineData("PROXY_REDIS_PREFIX", "a:", "PROXY_REDIS_KEY_PREFIX", "a:")]
+    [InlineData("GO_PPROF", ":6060", "PROXY_PPROF", "6060")]
+    [InlineData("PROXY_SYSTEM_API_TOKEN", "tok", "PROXY_HTTP_API_AUTH_TOKEN", "tok")]
+    public void Parse_BothNamesEqual_IsAccepted(string ours, string ourValue, string theirs, string theirValue)
+    {
+        var o = Parse((ours, ourValue), (theirs, theirValue));
+        Assert.Equal(o, Parse((ours, ourValue)));
+    }
+
+    [Theory]
+    [InlineData("PROXY_ORIGIN_TTL", "30s", "PROXY_ORIGIN_SERVER_TTL", "60s")]
+    [InlineData("PROXY_REDIS_PREFIX", "a:", "PROXY_REDIS_KEY_PREFIX", "b:")]
+    [InlineData("GO_PPROF", ":6060", "PROXY_PPROF", ":6061")]
+    public void Parse_BothNamesDisagree_OneLineNamesBoth(string ours, string ourValue, string theirs, string theirValue)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse((ours, ourValue), (theirs, theirValue)));
+        Assert.Contains($"{ours}={ourValue} and {theirs}={theirValue} disagree: set one", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Parse_TokenNamesDisagree_NamesBothWithoutTheTokens()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_SYSTEM_API_TOKEN", "ours-secret"),
+            ("PROXY_HTTP_API_AUTH_ENABLED", "on"), ("PROXY_HTTP_API_AUTH_TYPE", "bearer"), ("PROXY_HTTP_API_AUTH_TOKEN", "their-secret")));
+        Assert.Contains("PROXY_SYSTEM_API_TOKEN=****** and PROXY_HTTP_API_AUTH_TOKEN=****** disagree: set one", e.Message);
+        Assert.DoesNotContain("secret", e.Message);
+    }
+
+    [Theory]
+    [InlineData("0s")]
+    [InlineData("0")]
+    [InlineData("-30s")]
+    [InlineData("5 minutes")]
+    public void Parse_OriginServerTtlNotPositive_NamesIt(string value)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_ORIGIN_SERVER_TTL", value)));
+        Assert.Contains($"PROXY_ORIGIN_SERVER_TTL={value}: expected a positive duration", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Parse_ReferenceAuth_SetsTheToken()
+    {
+        var o = Parse(("PROXY_HTTP_API_AUTH_ENABLED", "on"), ("PROXY_HTTP_API_AUTH_TYPE", "Bearer"), ("PROXY_HTTP_API_AUTH_TOKEN", "t0k"));
+        Assert.Equal("t0k", o.SystemApiToken);
+    }
+
+    /// <summary>As in 8.x, its token does nothing while its switch is off: such a deployment stays open.</summary>
+    [Theory]
+    [InlineData("off")]
+    [InlineData("")]
+    public void Parse_ReferenceAuthOff_TokenIgnored(string enabled)
+    {
+        var o = Parse(("PROXY_HTTP_API_AUTH_ENABLED", enabled), ("PROXY_HTTP_API_AUTH_TYPE", "basic"), ("PROXY_HTTP_API_AUTH_TOKEN", "t0k"));
+        Assert.Equal("", o.SystemApiToken);
+    }
+
+    [Fact]
+    public void Parse_ReferenceAuthOn_OurTokenName_IsAccepted()
+    {
+        var o = Parse(("PROXY_HTTP_API_AUTH_ENABLED", "on"), ("PROXY_HTTP_API_AUTH_TYPE", "bearer"), ("PROXY_SYSTEM_API_TOKEN", "t0k"));
+        Assert.Equal("t0k", o.SystemApiToken);
+    }
+
+    [Theory]
+    [InlineData("PROXY_HTTP_API_AUTH_TYPE is unset", "PROXY_HTTP_API_AUTH_TOKEN", "t0k")]
+    [InlineData("PROXY_HTTP_API_AUTH_TOKEN is unset", "PROXY_HTTP_API_AUTH_TYPE", "bearer")]
+    [InlineData("PROXY_HTTP_API_AUTH_TYPE=basic: only supports bearer", "PROXY_HTTP_API_AUTH_TYPE", "basic", "PROXY_HTTP_API_AUTH_TOKEN", "t0k")]
+    [InlineData("PROXY_HTTP_API_AUTH_TYPE=jwt: only supports bearer", "PROXY_HTTP_API_AUTH_TYPE", "jwt", "PROXY_HTTP_API_AUTH_TOKEN", "t0k")]
+    [InlineData("PROXY_HTTP_API_AUTH_TYPE=basic: only supports bearer", "PROXY_HTTP_API_AUTH_TYPE", "basic", "PROXY_SYSTEM_API_TOKEN", "t0k")]
+    public void Parse_ReferenceAuthEnabledIncomplete_NamesTheVariable(string expected, params string[] pairs)
+    {
+        var env = new List<(string, string)> { ("PROXY_HTTP_API_AUTH_ENABLED", "on") };
+        for (var i = 0; i < pairs.Length; i += 2)
+        {
+            env.Add((pairs[i], pairs[i + 1]));
+        }
+
+        var e = Assert.Throws<ConfigurationException>(() => Parse([.. env]));
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain("t0k", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Parse_OurTokenWithAuthTypeBasic_IsRejected()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_SYSTEM_API_TOKEN", "t0k"), ("PROXY_HTTP_API_AUTH_TYPE", "basic")));
+        Assert.Contains("PROXY_HTTP_API_AUTH_TYPE=basic: only supports bearer", e.Message);
+    }
+
+    [Fact]
+    public void Parse_ReferenceAuthOff_OurTokenSet_Disagree()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_HTTP_API_AUTH_ENABLED", "off"), ("PROXY_SYSTEM_API_TOKEN", "t0k")));
+        Assert.Contains("PROXY_HTTP_API_AUTH_ENABLED=off and PROXY_SYSTEM_API_TOKEN=****** disagree: set one", e.Message);
+        Assert.DoesNotContain("t0k", e.Message);
+    }
+
+    [Fact]
+    public void Describe_ReferenceAuthToken_IsMasked()
+    {
+        var o = Parse(("PROXY_HTTP_API_AUTH_ENABLED", "on"), ("PROXY_HTTP_API_AUTH_TYPE", "bearer"), ("PROXY_HTTP_API_AUTH_TOKEN", "t0k-value"));
+        var text = string.Join(" ", ProxyOptionsParser.Describe(o).Select(p => $"{p.Name}={p.Value}"));
+        Assert.DoesNotContain("t0k-value", text);
+        Assert.Contains("PROXY_SYSTEM_API_TOKEN=******", text);
+    }
+
     /// <summary>
     /// Regression: SRT borrowed the WebRTC idle timeout and socket buffer settings, so tuning one protocol
     /// changed the other. SRT has its own now.

@@ -65,8 +65,9 @@ internal sealed record ProxyOptions
     public IPAddress? Candidate { get; init; }
 
     /// <summary>
-    /// How long an origin stays alive after its last heartbeat (<c>PROXY_ORIGIN_TTL</c>). Defaults to 30 s,
-    /// because origins heartbeat every ~9 s: three missed beats mark it dead, where the reference waits 300 s.
+    /// How long an origin stays alive after its last heartbeat (<c>PROXY_ORIGIN_TTL</c>, or srs-proxy 8.x's
+    /// <c>PROXY_ORIGIN_SERVER_TTL</c>). Defaults to 30 s, because origins heartbeat every ~9 s: three missed
+    /// beats mark it dead, where the reference waits 300 s and keeps sending players to a dead origin meanwhile.
     /// </summary>
     public TimeSpan OriginTtl { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -143,8 +144,9 @@ internal sealed record ProxyOptions
     public int SrtSessionSocketBufferBytes { get; init; } = 1024 * 1024;
 
     /// <summary>
-    /// Shared secret required on registration (<c>PROXY_SYSTEM_API_TOKEN</c>) as <c>Authorization: Bearer</c>
-    /// or <c>?token=</c>. Defaults to empty = open, as in the reference (SRS issue 4690).
+    /// Shared secret the system API requires (<c>PROXY_SYSTEM_API_TOKEN</c>, or srs-proxy 8.x's
+    /// <c>PROXY_HTTP_API_AUTH_*</c>) as <c>Authorization: Bearer</c> or <c>?token=</c>, on every route but the
+    /// probes (<see cref="SystemApi.BearerAuth"/>). Defaults to empty = open, as in the reference (SRS issue 4690).
     /// </summary>
     public string SystemApiToken { get; init; } = "";
 }

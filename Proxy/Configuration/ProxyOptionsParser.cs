@@ -10,80 +10,106 @@ namespace SrsProxy.Configuration;
 /// </summary>
 internal static class ProxyOptionsParser
 {
+    /// <summary>
+    /// Settings with two names: the name the parser reads, and the other name operators may bring. The
+    /// reference's own names are accepted so that an existing deployment's environment works unchanged
+    /// (srs-proxy 8.x: issue 13); ours stay for existing deployments of this proxy. Either name alone works;
+    /// both set to equal values is fine; both set to different values stops the start naming both, because
+    /// guessing which one the operator meant would run the proxy with a setting nobody chose.
+    /// </summary>
+    private static readonly Dictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["GO_PPROF"] = "PROXY_PPROF",
+        ["PROXY_ORIGIN_TTL"] = "PROXY_ORIGIN_SERVER_TTL",
+        ["PROXY_REDIS_PREFIX"] = "PROXY_REDIS_KEY_PREFIX",
+        ["PROXY_SYSTEM_API_TOKEN"] = "PROXY_HTTP_API_AUTH_TOKEN",
+    };
+
+    /// <summary>Values never written into an error message or the start-up line.</summary>
+    private static readonly HashSet<string> Secrets = new(StringComparer.Ordinal)
+    {
+        "PROXY_REDIS_PASSWORD", "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_TOKEN",
+    };
+
+    private const string Masked = "******";
+
     public static ProxyOptions Parse(IReadOnlyDictionary<string, string> env)
     {
         var errors = new List<string>();
         var defaults = new ProxyOptions();
 
-        string? Get(string name) => env.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+        // A blank value counts as unset, as in the reference: a .env file often lists every name, empty.
+        string? Raw(string name) => env.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
 
-        ListenAddress Listen(string name, ListenAddress fallback)
+        static string Shown(string name, string text) => $"{name}={(Secrets.Contains(name) ? Masked : text)}";
+
+        // Reads one setting under each of its names. Values are compared once parsed, so 60s and 1m agree.
+        // Returns the fallback when neither name is set or a value is bad (the error is recorded).
+        T Read<T>(string name, T fallback, Func<string, (bool Ok, T Value)> parse, string expected)
         {
-            var text = Get(name);
-            if (text is null)
+            (string Name, string Text, T Value)? first = null;
+            var bad = false;
+            foreach (var given in Aliases.TryGetValue(name, out var alias) ? [name, alias] : new[] { name })
             {
-                return fallback;
+                if (Raw(given) is not { } text)
+                {
+                    continue;
+                }
+
+                var (ok, value) = parse(text);
+                if (!ok)
+                {
+                    errors.Add($"{Shown(given, text)}: {expected}");
+                    bad = true;
+                }
+                else if (first is not { } chosen)
+                {
+                    first = (given, text, value);
+                }
+                else if (!EqualityComparer<T>.Default.Equals(chosen.Value, value))
+                {
+                    errors.Add($"{Shown(chosen.Name, chosen.Text)} and {Shown(given, text)} disagree: set one");
+                    bad = true;
+                }
             }
 
-            if (ListenAddress.TryParse(text, out var address))
-            {
-                return address;
-            }
-
-            errors.Add($"{name}={text}: expected a port (1985) or host:port (127.0.0.1:1985)");
-            return fallback;
+            return bad || first is not { } result ? fallback : result.Value;
         }
 
-        TimeSpan Duration(string name, TimeSpan fallback, bool allowZero = false)
-        {
-            var text = Get(name);
-            if (text is null)
-            {
-                return fallback;
-            }
+        string? Get(string name) => Read<string?>(name, null, text => (true, text), "");
 
-            if (GoDuration.TryParse(text, out var value) && (value > TimeSpan.Zero || (allowZero && value == TimeSpan.Zero)))
-            {
-                return value;
-            }
+        ListenAddress Listen(string name, ListenAddress fallback) => Read(
+            name,
+            fallback,
+            text => (ListenAddress.TryParse(text, out var address), address),
+            "expected a port (1985) or host:port (127.0.0.1:1985)");
 
-            errors.Add($"{name}={text}: expected a positive duration such as 30s, 1m30s or 500ms");
-            return fallback;
-        }
+        TimeSpan Duration(string name, TimeSpan fallback, bool allowZero = false) => Read(
+            name,
+            fallback,
+            text => GoDuration.TryParse(text, out var value) && (value > TimeSpan.Zero || (allowZero && value == TimeSpan.Zero)) ? (true, value) : (false, default),
+            "expected a positive duration such as 30s, 1m30s or 500ms");
 
-        int Integer(string name, int fallback, int min, int max)
-        {
-            var text = Get(name);
-            if (text is null)
-            {
-                return fallback;
-            }
-
-            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
-            {
-                return value;
-            }
-
-            errors.Add($"{name}={text}: expected a whole number from {min} to {max}");
-            return fallback;
-        }
+        int Integer(string name, int fallback, int min, int max) => Read(
+            name,
+            fallback,
+            text => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? (true, value) : (false, 0),
+            $"expected a whole number from {min} to {max}");
 
         int Port(string name, int fallback) => Integer(name, fallback, 1, 65535);
 
-        bool Switch(string name)
-        {
-            var text = Get(name);
-            switch (text?.ToLowerInvariant())
+        bool? OnOff(string name) => Read<bool?>(
+            name,
+            null,
+            text => text.ToLowerInvariant() switch
             {
-                case null or "off" or "false" or "no" or "0":
-                    return false;
-                case "on" or "true" or "yes" or "1":
-                    return true;
-                default:
-                    errors.Add($"{name}={text}: expected on or off");
-                    return false;
-            }
-        }
+                "off" or "false" or "no" or "0" => (true, false),
+                "on" or "true" or "yes" or "1" => (true, true),
+                _ => (false, null),
+            },
+            "expected on or off");
+
+        bool Switch(string name) => OnOff(name) ?? false;
 
         var options = defaults with
         {
@@ -113,21 +139,13 @@ internal static class ProxyOptionsParser
             SrtIdleTimeout = Duration("PROXY_SRT_IDLE_TIMEOUT", defaults.SrtIdleTimeout),
             SrtSocketBufferBytes = Integer("PROXY_SRT_SOCKET_BUFFER", defaults.SrtSocketBufferBytes, 4096, 1 << 30),
             SrtSessionSocketBufferBytes = Integer("PROXY_SRT_SESSION_SOCKET_BUFFER", defaults.SrtSessionSocketBufferBytes, 4096, 1 << 30),
-            SystemApiToken = Get("PROXY_SYSTEM_API_TOKEN") ?? "",
         };
 
-        // GO_PPROF is the reference's name; PROXY_PPROF is accepted as an alias. Empty = off.
-        var pprofName = Get("GO_PPROF") is not null ? "GO_PPROF" : "PROXY_PPROF";
-        if (Get(pprofName) is { } pprof)
+        // GO_PPROF is the reference's name (PROXY_PPROF its alias). Empty = off.
+        var pprof = Read<ListenAddress?>("GO_PPROF", null, text => ListenAddress.TryParse(text, out var a) ? (true, a) : (false, null), "expected :6060 or host:port");
+        if (pprof is not null)
         {
-            if (ListenAddress.TryParse(pprof, out var pprofAddress))
-            {
-                options = options with { Pprof = pprofAddress };
-            }
-            else
-            {
-                errors.Add($"{pprofName}={pprof}: expected :6060 or host:port");
-            }
+            options = options with { Pprof = pprof };
         }
 
         var balancer = Get("PROXY_LOAD_BALANCER_TYPE");
@@ -176,6 +194,7 @@ internal static class ProxyOptionsParser
             };
         }
 
+        options = options with { SystemApiToken = ReadAuthentication(Raw, OnOff, Get, errors) };
         CheckDistinctPorts(options, errors);
         if (errors.Count > 0)
         {
@@ -183,6 +202,51 @@ internal static class ProxyOptionsParser
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// The token origins and operators must present on the system API; empty = open. Two spellings turn it on:
+    /// ours, <c>PROXY_SYSTEM_API_TOKEN</c> alone, and srs-proxy 8.x's <c>PROXY_HTTP_API_AUTH_ENABLED=on</c>
+    /// with <c>_TYPE=bearer</c> and <c>_TOKEN</c>. As in 8.x, its token counts only when its switch is on, so an
+    /// 8.x environment with authentication off stays open here too; and an incomplete 8.x set-up stops the
+    /// start rather than run open while the operator believes it is protected.
+    /// </summary>
+    private static string ReadAuthentication(Func<string, string?> raw, Func<string, bool?> onOff, Func<string, string?> get, List<string> errors)
+    {
+        const string Enabled = "PROXY_HTTP_API_AUTH_ENABLED";
+        const string Type = "PROXY_HTTP_API_AUTH_TYPE";
+        const string Token = "PROXY_HTTP_API_AUTH_TOKEN";
+        var enabled = onOff(Enabled);
+        var ours = raw("PROXY_SYSTEM_API_TOKEN");
+        if (enabled == false && ours is not null)
+        {
+            errors.Add($"{Enabled}={raw(Enabled)} and PROXY_SYSTEM_API_TOKEN={Masked} disagree: set one");
+            return "";
+        }
+
+        if (enabled != true && ours is null)
+        {
+            return "";
+        }
+
+        var type = raw(Type);
+        if (type is null && enabled == true)
+        {
+            errors.Add($"{Type} is unset: {Enabled}=on needs {Type}=bearer");
+        }
+        else if (type is not null && !type.Equals("bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{Type}={type}: only supports bearer");
+        }
+
+        // Either name of the token; when both are set they must agree (Aliases).
+        var token = get("PROXY_SYSTEM_API_TOKEN");
+        if (ours is null && raw(Token) is null)
+        {
+            errors.Add($"{Token} is unset: {Enabled}=on needs the token origins send");
+        }
+
+        return token ?? "";
     }
 
     /// <summary>Two listeners of one transport on one fixed port would fail to bind later, less clearly.</summary>
@@ -214,7 +278,7 @@ internal static class ProxyOptionsParser
     /// <summary>The effective configuration as name/value pairs for the start-up log, secrets masked.</summary>
     public static IEnumerable<(string Name, string Value)> Describe(ProxyOptions o)
     {
-        static string Mask(string secret) => secret.Length == 0 ? "(empty)" : "******";
+        static string Mask(string secret) => secret.Length == 0 ? "(empty)" : Masked;
 
         yield return ("GO_PPROF", o.Pprof?.ToString() ?? "(off)");
         yield return ("PROXY_FORCE_QUIT_TIMEOUT", GoDuration.Format(o.ForceQuitTimeout));

@@ -78,6 +78,7 @@ internal static class ProxyApp
         {
             system.Use(ErrorMiddleware.InvokeAsync);
             system.UseRouting();
+            system.Use(BearerAuth.InvokeAsync);
             system.UseEndpoints(SystemApiEndpoints.Map);
         });
         app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpServer, http => HttpServerEndpoints.Configure(http, options));

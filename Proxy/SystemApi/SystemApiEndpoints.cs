@@ -1,7 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using SrsProxy.Configuration;
 using SrsProxy.Http;
 using SrsProxy.Registry;
 using SrsProxy.Udp;
@@ -17,25 +14,24 @@ internal static partial class SystemApiEndpoints
     /// <summary>Largest registration body; SRS's is under 1 KiB.</summary>
     internal const int MaxRegisterBytes = 16 * 1024;
 
+    /// <summary>
+    /// With a token set, every route needs it (<see cref="BearerAuth"/>) except those marked
+    /// <c>AllowAnonymous</c>: the health check, which the reference's own probes call without one, and the
+    /// metrics, aggregate counts that scrapers read.
+    /// </summary>
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/api/v1/srs/register", RegisterAsync);
-        endpoints.MapGet("/api/v1/versions", (HttpContext context) => JsonAnswer.WriteVersionAsync(context));
+        endpoints.MapGet("/api/v1/versions", (HttpContext context) => JsonAnswer.WriteVersionAsync(context)).AllowAnonymous();
         endpoints.MapGet("/api/v1/origins", OriginsAsync);
         endpoints.MapGet("/api/v1/streams", StreamsAsync);
         endpoints.MapGet("/api/v1/sessions", SessionsAsync);
-        endpoints.MapGet("/metrics", Metrics.MetricsEndpoint.WriteAsync);
+        endpoints.MapGet("/metrics", Metrics.MetricsEndpoint.WriteAsync).AllowAnonymous();
     }
 
-    private static async Task RegisterAsync(HttpContext context, IProxyRegistry registry, ProxyOptions options, ILoggerFactory loggers)
+    private static async Task RegisterAsync(HttpContext context, IProxyRegistry registry, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(SystemApiEndpoints).FullName!);
-        if (options.SystemApiToken.Length > 0 && !HasToken(context.Request, options.SystemApiToken))
-        {
-            await Problem.WriteAsync(context, StatusCodes.Status401Unauthorized, "registration needs the token of PROXY_SYSTEM_API_TOKEN (Authorization: Bearer or ?token=)");
-            return;
-        }
-
         var text = await BodyReader.ReadTextAsync(context.Request, MaxRegisterBytes, context.RequestAborted);
         if (text is null)
         {
@@ -127,18 +123,6 @@ internal static partial class SystemApiEndpoints
             Volatile.Read(ref s.BytesToOrigin),
             Volatile.Read(ref s.BytesToClient))).ToList();
         return JsonAnswer.WriteAsync(context, new SessionsAnswer(0, views), SystemApiJsonContext.Default.SessionsAnswer);
-    }
-
-    private static bool HasToken(HttpRequest request, string token)
-    {
-        var given = request.Query["token"].ToString();
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            given = authorization["Bearer ".Length..].Trim();
-        }
-
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Origin {OriginId} at {Ip} registered (api {Api}, rtc {Rtc})")]
