@@ -138,6 +138,27 @@ internal sealed class OriginPeer : IAsyncDisposable
         return JsonDocument.Parse(await http.GetStringAsync(new Uri(Api, "debug/sessions"))).RootElement.Clone();
     }
 
+    /// <summary>Kills the origin (and its ffmpeg) at once, as a crashed machine: its ports refuse from now on.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the origin's process: a hung origin, whose kernel still accepts
+    /// connections that no one answers.
+    /// </summary>
+    public async Task SignalAsync(bool freeze)
+    {
+        using var kill = Process.Start("kill", [freeze ? "-STOP" : "-CONT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>Stops (or resumes) the registration heartbeats, like an origin that hangs.</summary>
     public async Task SetHeartbeatAsync(bool enabled)
     {
@@ -150,6 +171,7 @@ internal sealed class OriginPeer : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
+            await SignalAsync(freeze: false);
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }

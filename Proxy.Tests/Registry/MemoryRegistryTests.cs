@@ -89,6 +89,53 @@ public class MemoryRegistryTests
     }
 
     [Fact]
+    public async Task ReportUnreachable_StreamMovesAtOnce_OriginStaysAlive_BackAfterQuarantine()
+    {
+        var registry = Create(new ProxyOptions { OriginTtl = TimeSpan.FromSeconds(30), OriginQuarantine = TimeSpan.FromSeconds(20) });
+        await registry.RegisterOriginAsync(Origin("a"), _ct);
+        var first = await registry.PickOriginAsync(Live, _ct);
+        var session = Session("s1", first);
+        await registry.AddRtcSessionAsync(session, _ct);
+        await registry.RegisterOriginAsync(Origin("b"), _ct);
+
+        await registry.ReportOriginUnreachableAsync(first.Id, _ct);
+
+        // The stream moves on its next pick, long before the TTL would have told; heartbeats do not lift it.
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await registry.RegisterOriginAsync(first, _ct);
+        var moved = await registry.PickOriginAsync(Live, _ct);
+        Assert.NotEqual(first.Id, moved.Id);
+        Assert.Equal(moved.Id, (await registry.PickOriginAsync(new StreamUrl(StreamUrl.DefaultVhost, "live", "other"), _ct)).Id);
+
+        // Still alive (its playing sessions stay), but not available; the operator sees until when.
+        var state = (await registry.GetOriginsAsync(_ct)).Single(o => o.Origin.Id == first.Id);
+        Assert.True(state.Alive);
+        Assert.False(state.Available);
+        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(15), state.UnreachableUntil);
+        Assert.Equal(session, await registry.GetRtcSessionAsync("s1", _ct));
+
+        // After the quarantine it takes new streams again (the fewest sessions rule: it has one, b has none).
+        _time.Advance(TimeSpan.FromSeconds(16));
+        await registry.RegisterOriginAsync(first, _ct);
+        state = (await registry.GetOriginsAsync(_ct)).Single(o => o.Origin.Id == first.Id);
+        Assert.True(state.Available);
+        Assert.Null(state.UnreachableUntil);
+        await registry.RemoveRtcSessionAsync("s1", _ct);
+        await registry.ReportOriginUnreachableAsync(moved.Id, _ct);
+        Assert.Equal(first.Id, (await registry.PickOriginAsync(Live, _ct)).Id);
+    }
+
+    [Fact]
+    public async Task ReportUnreachable_OnlyOrigin_NoneAvailable_SaysWhy()
+    {
+        var registry = Create();
+        await registry.RegisterOriginAsync(Origin("a"), _ct);
+        await registry.ReportOriginUnreachableAsync(Origin("a").Id, _ct);
+        var e = await Assert.ThrowsAsync<NoOriginAvailableException>(() => registry.PickOriginAsync(Live, _ct).AsTask());
+        Assert.Contains("reachable", e.Message);
+    }
+
+    [Fact]
     public async Task PickOrigin_NewStream_GoesToFewestSessions()
     {
         var registry = Create();

@@ -84,6 +84,14 @@ internal sealed record ProxyOptions
     public TimeSpan OriginTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long an origin that refused a connection or did not answer in time gets no new streams
+    /// (<c>PROXY_ORIGIN_QUARANTINE</c>), however it heartbeats meanwhile. Defaults to 30 s, the origin TTL:
+    /// long enough that a dead origin is never tried twice before its heartbeats are missed, short enough
+    /// that an origin whose API stalled once gets traffic again soon. Its playing sessions are not touched.
+    /// </summary>
+    public TimeSpan OriginQuarantine { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Cap on WebRTC sessions (<c>PROXY_RTC_MAX_SESSIONS</c>); new offers past it get 503. Defaults to
     /// 10,000: each session holds one UDP socket and its file descriptor.
     /// </summary>

@@ -130,6 +130,7 @@ internal static class ProxyOptionsParser
             OriginTtl = Duration("PROXY_ORIGIN_TTL", defaults.OriginTtl),
             RtcIdleTimeout = Duration("PROXY_RTC_IDLE_TIMEOUT", defaults.RtcIdleTimeout),
             OriginTimeout = Duration("PROXY_ORIGIN_TIMEOUT", defaults.OriginTimeout),
+            OriginQuarantine = Duration("PROXY_ORIGIN_QUARANTINE", defaults.OriginQuarantine),
             MaxRtcSessions = Integer("PROXY_RTC_MAX_SESSIONS", defaults.MaxRtcSessions, 1, 1_000_000),
             MaxOrigins = Integer("PROXY_MAX_ORIGINS", defaults.MaxOrigins, 1, 100_000),
             RtcSocketBufferBytes = Integer("PROXY_RTC_SOCKET_BUFFER", defaults.RtcSocketBufferBytes, 4096, 1 << 30),
@@ -306,6 +307,7 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_ORIGIN_TTL", GoDuration.Format(o.OriginTtl));
         yield return ("PROXY_RTC_IDLE_TIMEOUT", GoDuration.Format(o.RtcIdleTimeout));
         yield return ("PROXY_ORIGIN_TIMEOUT", GoDuration.Format(o.OriginTimeout));
+        yield return ("PROXY_ORIGIN_QUARANTINE", GoDuration.Format(o.OriginQuarantine));
         yield return ("PROXY_RTC_MAX_SESSIONS", o.MaxRtcSessions.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_MAX_ORIGINS", o.MaxOrigins.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_SOCKET_BUFFER", o.RtcSocketBufferBytes.ToString(CultureInfo.InvariantCulture));

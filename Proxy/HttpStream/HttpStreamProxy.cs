@@ -47,9 +47,10 @@ internal sealed partial class HttpStreamProxy : IDisposable
         var request = context.Request;
         var path = request.Path.Value ?? "/";
         var hlsId = request.Query["spbhid"].ToString();
+        OriginServer? origin = null;
         try
         {
-            var origin = hlsId.Length > 0 ? await OriginOfHlsIdAsync(hlsId, context.RequestAborted) : null;
+            origin = hlsId.Length > 0 ? await OriginOfHlsIdAsync(hlsId, context.RequestAborted) : null;
             if (origin is null)
             {
                 if (!StreamUrl.TryCreate(request.Host.Value, path, request.Query["app"], request.Query["stream"], request.Query["vhost"], out var stream))
@@ -85,10 +86,12 @@ internal sealed partial class HttpStreamProxy : IDisposable
         catch (HttpRequestException e)
         {
             LogOriginFailed(path, e.Message);
+            await (origin is null ? Task.CompletedTask : _registry.TryReportOriginUnreachableAsync(origin.Id));
             await Problem.WriteAsync(context, StatusCodes.Status502BadGateway, $"origin unreachable: {e.Message}");
         }
         catch (TimeoutException e)
         {
+            await (origin is null ? Task.CompletedTask : _registry.TryReportOriginUnreachableAsync(origin.Id));
             await Problem.WriteAsync(context, StatusCodes.Status504GatewayTimeout, e.Message);
         }
     }

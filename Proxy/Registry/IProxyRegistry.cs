@@ -32,11 +32,19 @@ internal interface IProxyRegistry
     ValueTask<IReadOnlyList<OriginState>> GetOriginsAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// The origin for a stream: the one it already sticks to while that origin is alive, else the alive origin
-    /// with the fewest active sessions (random among equals), which the stream then sticks to.
-    /// Throws <see cref="NoOriginAvailableException"/> when no origin is alive.
+    /// The origin for a stream: the one it already sticks to while that origin is alive and not in quarantine,
+    /// else the available origin with the fewest active sessions (random among equals), which the stream then
+    /// sticks to. Throws <see cref="NoOriginAvailableException"/> when no origin is available.
     /// </summary>
     ValueTask<OriginServer> PickOriginAsync(StreamUrl stream, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The proxy could not reach the origin (connection refused, no answer within the origin timeout): it gets
+    /// no new streams for <c>PROXY_ORIGIN_QUARANTINE</c>, before its TTL would tell, and the streams stuck to it
+    /// move to another origin on their next pick. Its playing sessions are left alone: they end only if it
+    /// stops heartbeating.
+    /// </summary>
+    ValueTask ReportOriginUnreachableAsync(string originId, CancellationToken cancellationToken);
 
     /// <summary>Streams with an affinity and their session counts.</summary>
     ValueTask<IReadOnlyList<StreamState>> GetStreamsAsync(CancellationToken cancellationToken);

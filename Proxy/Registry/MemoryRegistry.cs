@@ -22,6 +22,7 @@ internal sealed class MemoryRegistry : IProxyRegistry
     private readonly Dictionary<string, int> _sessionsByOrigin = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RtcSessionRecord> _sessionsByUsername = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string OriginId, DateTimeOffset Expires)> _hls = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _unreachableUntil = new(StringComparer.Ordinal);
     private readonly ProxyOptions _options;
     private readonly TimeProvider _time;
     private readonly Random _random;
@@ -78,7 +79,7 @@ internal sealed class MemoryRegistry : IProxyRegistry
         lock (_lock)
         {
             if (_streams.TryGetValue(key, out var sticky) &&
-                _origins.TryGetValue(sticky.OriginId, out var stuck) && IsAlive(stuck, now))
+                _origins.TryGetValue(sticky.OriginId, out var stuck) && IsAvailable(stuck, now))
             {
                 sticky.LastPicked = now;
                 return ValueTask.FromResult(stuck.Origin);
@@ -87,14 +88,14 @@ internal sealed class MemoryRegistry : IProxyRegistry
             var alive = new List<(OriginServer, int)>();
             foreach (var entry in _origins.Values)
             {
-                if (IsAlive(entry, now))
+                if (IsAvailable(entry, now))
                 {
                     alive.Add((entry.Origin, SessionsOf(entry.Origin.Id)));
                 }
             }
 
             var chosen = OriginPicker.Pick(alive, _random)
-                ?? throw new NoOriginAvailableException($"no alive origin for {key}: {_origins.Count} registered, none heartbeating within {GoDuration.Format(_options.OriginTtl)}");
+                ?? throw new NoOriginAvailableException($"no alive origin for {key}: {_origins.Count} registered, none heartbeating within {GoDuration.Format(_options.OriginTtl)} and reachable");
 
             if (!_streams.ContainsKey(key) && _streams.Count >= MaxStreams)
             {
@@ -105,6 +106,20 @@ internal sealed class MemoryRegistry : IProxyRegistry
             _streams[key] = new StreamEntry(chosen.Id, now) { LastPicked = now };
             return ValueTask.FromResult(chosen);
         }
+    }
+
+    public ValueTask ReportOriginUnreachableAsync(string originId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            if (_origins.TryGetValue(originId, out var entry) && !entry.Origin.IsStatic)
+            {
+                _unreachableUntil[originId] = now + _options.OriginQuarantine;
+            }
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask<IReadOnlyList<StreamState>> GetStreamsAsync(CancellationToken cancellationToken)
@@ -277,8 +292,27 @@ internal sealed class MemoryRegistry : IProxyRegistry
     private bool IsAlive(OriginEntry entry, DateTimeOffset now) =>
         entry.Origin.IsStatic || now - entry.LastHeartbeat <= _options.OriginTtl;
 
+    private bool IsAvailable(OriginEntry entry, DateTimeOffset now) => IsAlive(entry, now) && UnreachableUntil(entry.Origin.Id, now) is null;
+
+    /// <summary>The end of the origin's quarantine, or null when it has none (an ended one is forgotten); under the lock.</summary>
+    private DateTimeOffset? UnreachableUntil(string originId, DateTimeOffset now)
+    {
+        if (!_unreachableUntil.TryGetValue(originId, out var until))
+        {
+            return null;
+        }
+
+        if (until > now)
+        {
+            return until;
+        }
+
+        _unreachableUntil.Remove(originId);
+        return null;
+    }
+
     private OriginState StateOf(OriginEntry entry, DateTimeOffset now) =>
-        new(entry.Origin, entry.LastHeartbeat, IsAlive(entry, now), SessionsOf(entry.Origin.Id));
+        new(entry.Origin, entry.LastHeartbeat, IsAlive(entry, now), SessionsOf(entry.Origin.Id)) { UnreachableUntil = UnreachableUntil(entry.Origin.Id, now) };
 
     /// <summary>
     /// Drops origins dead for ten TTLs with no session left, so restarted origins (new ids) do not pile up;
@@ -292,6 +326,7 @@ internal sealed class MemoryRegistry : IProxyRegistry
             if (!entry.Origin.IsStatic && now - entry.LastHeartbeat > forgetAfter && SessionsOf(id) == 0)
             {
                 _origins.Remove(id);
+                _unreachableUntil.Remove(id);
             }
         }
     }

@@ -75,6 +75,12 @@ internal sealed partial class RtmpSession : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException or RtmpProtocolException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 var reason = $"origin {origin.Id} failed: {(e is OperationCanceledException ? "timed out" : e.Message)}";
+                if (e is not RtmpProtocolException)
+                {
+                    // Refused, reset or silent (not an origin that answered "no"): no new streams go there for a while.
+                    await _registry.TryReportOriginUnreachableAsync(origin.Id);
+                }
+
                 await RtmpControl.SendStatusAsync(_client.Writer, ClientStreamId, "error", request.IsPublish ? "NetStream.Publish.Rejected" : "NetStream.Play.Failed", reason, cancellationToken);
                 throw new RtmpProtocolException(reason);
             }

@@ -171,9 +171,10 @@ internal sealed partial class SrtRelay : UdpRelayService
 
     private async Task ConnectAsync(SrtSession session, AddressKey key, StreamUrl stream, byte[] conclusion)
     {
+        OriginServer? origin = null;
         try
         {
-            var origin = await _registry.PickOriginAsync(stream, CancellationToken.None);
+            origin = await _registry.PickOriginAsync(stream, CancellationToken.None);
             var endpoint = origin.Srt.FirstOrDefault(e => e.IsUdp) ?? throw new InvalidOperationException($"origin {origin.Id} registered no srt endpoint");
             var host = origin.HostFor(endpoint).Trim('[', ']');
             var address = IPAddress.TryParse(host, out var ip) ? ip : (await Dns.GetHostAddressesAsync(host)).First();
@@ -203,6 +204,12 @@ internal sealed partial class SrtRelay : UdpRelayService
         catch (Exception e) when (e is NoOriginAvailableException or RegistryUnavailableException or InvalidOperationException or SocketException or TimeoutException)
         {
             LogFailed(session.ToString(), e.Message);
+            if (e is TimeoutException && origin is not null && !session.IsClosed)
+            {
+                // The origin did not answer three handshakes: no new streams go there for a while.
+                await _registry.TryReportOriginUnreachableAsync(origin.Id);
+            }
+
             if (!session.IsClosed)
             {
                 Reject(conclusion, session.Client, e is NoOriginAvailableException or RegistryUnavailableException ? RejectUnavailable : RejectBadGateway);

@@ -17,7 +17,12 @@ internal sealed record OriginView(
     [property: JsonPropertyName("last_heartbeat")] DateTimeOffset LastHeartbeat,
     [property: JsonPropertyName("heartbeat_age_seconds")] double HeartbeatAgeSeconds,
     [property: JsonPropertyName("active_sessions")] int ActiveSessions,
-    [property: JsonPropertyName("endpoints")] Dictionary<string, string[]> Endpoints);
+    [property: JsonPropertyName("endpoints")] Dictionary<string, string[]> Endpoints)
+{
+    /// <summary>Until when the origin gets no new streams: it refused a connection or did not answer. Null otherwise.</summary>
+    [JsonPropertyName("unreachable_until")]
+    public DateTimeOffset? UnreachableUntil { get; init; }
+}
 
 internal sealed record OriginsAnswer(
     [property: JsonPropertyName("code")] int Code,

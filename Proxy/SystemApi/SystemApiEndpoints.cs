@@ -98,7 +98,7 @@ internal static partial class SystemApiEndpoints
                 ["api"] = o.Origin.Api.Select(e => e.ToString()).ToArray(),
                 ["srt"] = o.Origin.Srt.Select(e => e.ToString()).ToArray(),
                 ["rtc"] = o.Origin.Rtc.Select(e => e.ToString()).ToArray(),
-            })).ToList();
+            }) { UnreachableUntil = o.UnreachableUntil }).ToList();
         await JsonAnswer.WriteAsync(context, new OriginsAnswer(0, views), SystemApiJsonContext.Default.OriginsAnswer);
     }
 

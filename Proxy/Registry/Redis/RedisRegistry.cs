@@ -154,6 +154,8 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
             _time.GetUtcNow());
     }
 
+    public ValueTask ReportOriginUnreachableAsync(string originId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     public ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(false);
 
     public async ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken) =>

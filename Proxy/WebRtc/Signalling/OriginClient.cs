@@ -62,11 +62,11 @@ internal sealed class OriginClient : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new OriginException((int)HttpStatusCode.GatewayTimeout, $"origin {url.Authority} did not answer within {GoDuration.Format(_timeout)}");
+            throw new OriginException((int)HttpStatusCode.GatewayTimeout, $"origin {url.Authority} did not answer within {GoDuration.Format(_timeout)}", unreachable: true);
         }
         catch (HttpRequestException e)
         {
-            throw new OriginException(BadGateway, $"origin {url.Authority} unreachable: {e.Message}");
+            throw new OriginException(BadGateway, $"origin {url.Authority} unreachable: {e.Message}", unreachable: true);
         }
     }
 
@@ -100,7 +100,13 @@ internal sealed record OriginResponse(int Status, string? ContentType, string Bo
 }
 
 /// <summary>The origin could not be used; <see cref="Status"/> is what the player gets (502 or 504).</summary>
-internal sealed class OriginException(int status, string message) : Exception(message)
+internal sealed class OriginException(int status, string message, bool unreachable = false) : Exception(message)
 {
     public int Status { get; } = status;
+
+    /// <summary>
+    /// The origin refused the connection, broke it, or did not answer in time: it is down or stalled, not
+    /// merely answering badly, so it goes into quarantine and the request may try another origin.
+    /// </summary>
+    public bool Unreachable { get; } = unreachable;
 }

@@ -8,6 +8,9 @@ internal sealed partial class WebRtcSignalling
     [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Signalling refused: {Reason}")]
     private partial void LogRegistryUnavailable(string reason);
 
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Origin {OriginId} gets no new streams for a while: {Reason}")]
+    private partial void LogOriginQuarantined(string originId, string reason);
+
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Session {SessionId}: the origin was not told of the DELETE: {Reason}")]
     private partial void LogOriginDeleteFailed(string sessionId, string reason);
 }

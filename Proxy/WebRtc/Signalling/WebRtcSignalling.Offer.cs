@@ -39,11 +39,8 @@ internal sealed partial class WebRtcSignalling
                 return;
             }
 
-            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
-            var apiBase = ApiBaseOf(origin);
-            var target = new Uri(apiBase, request.Path.Value + request.QueryString.Value);
             var forwarded = SdpRewriter.StripCandidates(offer);
-            var answer = await _origins.SendAsync(HttpMethod.Post, target, forwarded, "application/sdp", ForwardedHeaders(request), cancellationToken);
+            var (origin, target, answer) = await OfferToOriginAsync(stream, request, forwarded, "application/sdp", cancellationToken);
             if (!answer.IsSuccess)
             {
                 await PassThroughAsync(context, answer);
@@ -100,10 +97,8 @@ internal sealed partial class WebRtcSignalling
                 return;
             }
 
-            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
-            var target = new Uri(ApiBaseOf(origin), request.Path.Value + request.QueryString.Value);
             body["sdp"] = SdpRewriter.StripCandidates(offer);
-            var answer = await _origins.SendAsync(HttpMethod.Post, target, body.ToJsonString(), "application/json", ForwardedHeaders(request), cancellationToken);
+            var (origin, _, answer) = await OfferToOriginAsync(stream, request, body.ToJsonString(), "application/json", cancellationToken);
             JsonObject? answerBody = null;
             try
             {

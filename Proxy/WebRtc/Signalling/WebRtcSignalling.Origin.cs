@@ -1,10 +1,40 @@
 using SrsProxy.Http;
 using SrsProxy.Registry;
+using SrsProxy.Streams;
 
 namespace SrsProxy.WebRtc.Signalling;
 
 internal sealed partial class WebRtcSignalling
 {
+    /// <summary>
+    /// Picks the stream's origin and posts the offer to the same path there. An origin that refuses the
+    /// connection or does not answer in time goes into quarantine (no new streams for a while, before its TTL
+    /// would tell), and the offer goes once more, to the origin picked then: the player gets an answer from an
+    /// origin that works, or 503 when none is left.
+    /// </summary>
+    private async Task<(OriginServer Origin, Uri Target, OriginResponse Answer)> OfferToOriginAsync(
+        StreamUrl stream, HttpRequest request, string body, string contentType, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
+            var target = new Uri(ApiBaseOf(origin), request.Path.Value + request.QueryString.Value);
+            try
+            {
+                return (origin, target, await _origins.SendAsync(HttpMethod.Post, target, body, contentType, ForwardedHeaders(request), cancellationToken));
+            }
+            catch (OriginException e) when (e.Unreachable && !cancellationToken.IsCancellationRequested)
+            {
+                LogOriginQuarantined(origin.Id, e.Message);
+                await _registry.ReportOriginUnreachableAsync(origin.Id, cancellationToken);
+                if (attempt > 0 || origin.IsStatic)
+                {
+                    throw;
+                }
+            }
+        }
+    }
+
     private static Uri ApiBaseOf(OriginServer origin) =>
         origin.ApiBaseUri ?? throw new OriginException(StatusCodes.Status502BadGateway, $"origin {origin.Id} registered no api endpoint");
 
