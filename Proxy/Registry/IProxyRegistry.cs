@@ -61,6 +61,17 @@ internal interface IProxyRegistry
     ValueTask<RtcSessionRecord?> FindRtcSessionByUsernameAsync(string username, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Shares the player addresses this instance verified (a STUN request signed with the session's ICE
+    /// password came from each), so that another instance the balancer sends the player to can take the
+    /// session over on the player's first datagram of any kind. Kept as long as the sessions; a registry of one
+    /// instance keeps nothing.
+    /// </summary>
+    ValueTask PutPlayerAddressesAsync(IReadOnlyCollection<PlayerAddress> addresses, CancellationToken cancellationToken);
+
+    /// <summary>The session a verified player address (<c>ip:port</c>, <c>[ipv6]:port</c>) belongs to, or null.</summary>
+    ValueTask<RtcSessionRecord?> FindRtcSessionByPlayerAddressAsync(string address, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Tells the registry these sessions are still relaying here: a shared registry extends their expiry, writes
     /// them back if it lost them (a restarted store), with their streams' affinity, and notes this instance as
     /// the one relaying them (the claim <see cref="ReleaseIdleRtcSessionAsync"/> respects).

@@ -195,6 +195,11 @@ internal sealed class MemoryRegistry : IProxyRegistry
     /// <summary>Nothing expires here: sessions leave by removal only.</summary>
     public ValueTask RefreshRtcSessionsAsync(IReadOnlyCollection<RtcSessionRecord> sessions, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>No other instance can relay a player of this one: nothing to keep.</summary>
+    public ValueTask PutPlayerAddressesAsync(IReadOnlyCollection<PlayerAddress> addresses, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask<RtcSessionRecord?> FindRtcSessionByPlayerAddressAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult<RtcSessionRecord?>(null);
+
     /// <summary>No other instance can have claimed it: the same as removing it.</summary>
     public ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken) => RemoveRtcSessionAsync(id, cancellationToken);
 

@@ -20,8 +20,14 @@ public class SharedSessionLookupTests
             Interlocked.Increment(ref _asked);
             return ValueTask.FromResult(answer);
         },
+        (_, _) =>
+        {
+            Interlocked.Increment(ref _asked);
+            return ValueTask.FromResult(answer);
+        },
         _time,
         (_, _) => true,
+        (_, _, _, _) => true,
         NullLogger.Instance,
         CancellationToken.None);
 
@@ -69,7 +75,8 @@ public class SharedSessionLookupTests
     public void Request_ManyAtOnce_BoundedByMaxPending()
     {
         var never = new TaskCompletionSource<RtcSessionRecord?>();
-        var lookup = new SharedSessionLookup((_, _) => new ValueTask<RtcSessionRecord?>(never.Task), _time, (_, _) => true, NullLogger.Instance, CancellationToken.None);
+        var lookup = new SharedSessionLookup((_, _) => new ValueTask<RtcSessionRecord?>(never.Task), (_, _) => new ValueTask<RtcSessionRecord?>(never.Task),
+            _time, (_, _) => true, (_, _, _, _) => true, NullLogger.Instance, CancellationToken.None);
         var started = Enumerable.Range(0, SharedSessionLookup.MaxPending * 3).Count(i => lookup.Request($"user{i}:x"));
         Assert.Equal(SharedSessionLookup.MaxPending, started);
         Assert.False(lookup.Request("user0:x"));

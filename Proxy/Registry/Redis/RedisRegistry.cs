@@ -154,6 +154,10 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
             _time.GetUtcNow());
     }
 
+    public ValueTask PutPlayerAddressesAsync(IReadOnlyCollection<PlayerAddress> addresses, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask<RtcSessionRecord?> FindRtcSessionByPlayerAddressAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult<RtcSessionRecord?>(null);
+
     public ValueTask ReportOriginUnreachableAsync(string originId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(false);

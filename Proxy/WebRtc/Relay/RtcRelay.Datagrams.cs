@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
+using SrsProxy.Registry;
 using SrsProxy.Udp;
 
 namespace SrsProxy.WebRtc.Relay;
@@ -76,6 +77,7 @@ internal sealed partial class RtcRelay
                 else if (!_byAddress.TryGetValue(key, out session))
                 {
                     Counters.Drop(DropReason.UnknownAddress);
+                    _lookup?.RequestByAddress(key, from, datagram);
                     return;
                 }
 
@@ -84,6 +86,9 @@ internal sealed partial class RtcRelay
                 if (!_byAddress.TryGetValue(key, out session))
                 {
                     Counters.Drop(DropReason.UnknownAddress);
+
+                    // A player another instance relayed until the balancer sent it here.
+                    _lookup?.RequestByAddress(key, from, datagram);
                     return;
                 }
 
@@ -142,7 +147,9 @@ internal sealed partial class RtcRelay
             return -1;
         }
 
-        LogPlayerBound(session.Id, AddressText.Of(from), slot);
+        var text = AddressText.Of(from);
+        LogPlayerBound(session.Id, text, slot);
+        _addressPublisher?.Publish(new PlayerAddress(text, session.Id));
         return slot;
     }
 }

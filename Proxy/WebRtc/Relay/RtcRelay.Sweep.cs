@@ -1,3 +1,6 @@
+using SrsProxy.Registry;
+using SrsProxy.Udp;
+
 namespace SrsProxy.WebRtc.Relay;
 
 internal sealed partial class RtcRelay
@@ -52,10 +55,12 @@ internal sealed partial class RtcRelay
             // may be relayed by another instance now (the balancer moved the player), which claims it.
             var relaying = _byId.Values
                 .Where(s => s.IsBound && !s.IsClosed && _time.GetElapsedTime(s.LastActivity) <= RefreshPeriod)
-                .Select(s => s.Record).ToList();
+                .ToList();
             try
             {
-                await _registry.RefreshRtcSessionsAsync(relaying, cancellationToken);
+                await _registry.RefreshRtcSessionsAsync(relaying.Select(s => s.Record).ToList(), cancellationToken);
+                await _registry.PutPlayerAddressesAsync(
+                    relaying.SelectMany(s => s.Addresses.Select(a => new PlayerAddress(AddressText.Of(a), s.Id))).ToList(), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

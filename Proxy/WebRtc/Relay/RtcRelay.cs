@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using SrsProxy.Configuration;
 using SrsProxy.Registry;
 using SrsProxy.Udp;
@@ -32,6 +33,7 @@ internal sealed partial class RtcRelay : UdpRelayService
     private readonly ConcurrentDictionary<AddressKey, RtcSession> _byAddress = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SharedSessionLookup? _lookup;
+    private readonly PlayerAddressPublisher? _addressPublisher;
 
     public RtcRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<RtcRelay> logger, IHostApplicationLifetime? lifetime = null)
         : base(time, logger, lifetime)
@@ -43,7 +45,9 @@ internal sealed partial class RtcRelay : UdpRelayService
         _byUsernameSpan = _byUsername.GetAlternateLookup<ReadOnlySpan<char>>();
         if (registry.IsShared)
         {
-            _lookup = new SharedSessionLookup(registry.FindRtcSessionByUsernameAsync, time, Adopt, logger, _stopping.Token);
+            _lookup = new SharedSessionLookup(registry.FindRtcSessionByUsernameAsync, registry.FindRtcSessionByPlayerAddressAsync, time,
+                Adopt, AdoptByAddress, logger, _stopping.Token);
+            _addressPublisher = new PlayerAddressPublisher(registry, logger, _stopping.Token);
         }
 
         _registry.RtcSessionRemoved += OnRemovedFromRegistry;
@@ -171,9 +175,79 @@ internal sealed partial class RtcRelay : UdpRelayService
     }
 
     /// <summary>A session another instance answered, found in the shared registry: relay it here from now on.</summary>
-    private bool Adopt(RtcSessionRecord record, string username) =>
-        !_byId.ContainsKey(record.Id) && IPAddress.TryParse(record.RelayHost, out var host) &&
-        TryOpen(record, new IPEndPoint(host, record.RelayPort), out _);
+    private bool Adopt(RtcSessionRecord record, string username)
+    {
+        if (_byId.ContainsKey(record.Id) || !IPAddress.TryParse(record.RelayHost, out var host) ||
+            !TryOpen(record, new IPEndPoint(host, record.RelayPort), out _))
+        {
+            return false;
+        }
+
+        Claim(record);
+        return true;
+    }
+
+    /// <summary>
+    /// A session another instance relayed, found by the address of a player the cluster verified: the
+    /// balancer sends that player here now (the other instance died, or was drained). Binds the address, tells
+    /// the origin at once with a binding request of the session's own credentials from this instance's socket
+    /// (the origin moves the session to a new source address on a binding request: SRS logs "session address
+    /// change"), then passes on the datagram that asked. Runs on the lookup's thread, before the receive
+    /// thread can find the session by this address.
+    /// </summary>
+    private bool AdoptByAddress(RtcSessionRecord record, SocketAddress from, AddressKey key, byte[] datagram)
+    {
+        if (!_byId.TryGetValue(record.Id, out var session))
+        {
+            if (!IPAddress.TryParse(record.RelayHost, out var host) || !TryOpen(record, new IPEndPoint(host, record.RelayPort), out session))
+            {
+                return false;
+            }
+        }
+
+        if (session.SlotOf(key) >= 0)
+        {
+            return false;
+        }
+
+        var slot = TryBind(session, from, key);
+        if (slot < 0)
+        {
+            return false;
+        }
+
+        session.SetMediaSlot(slot);
+        session.Touch(_time.GetTimestamp());
+        Span<byte> transaction = stackalloc byte[StunMessage.TransactionIdLength];
+        var request = StunBindingRequest.Create(session.Record.Username, session.IcePassword, transaction);
+        session.RememberOwnTransaction(transaction);
+
+        // Sent on the session's socket directly, not counted as the player's: the request is the proxy's own,
+        // and the counters belong to the receive thread.
+        if (session.OriginSocket is { } socket)
+        {
+            socket.Send(request, SocketFlags.None, out _);
+            socket.Send(datagram, SocketFlags.None, out _);
+        }
+
+        Claim(record);
+        return true;
+    }
+
+    /// <summary>Tells a shared registry this instance relays the session now, before its next refresh would.</summary>
+    private void Claim(RtcSessionRecord record) => _ = ClaimAsync(record);
+
+    private async Task ClaimAsync(RtcSessionRecord record)
+    {
+        try
+        {
+            await _registry.RefreshRtcSessionsAsync([record], _stopping.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRegistryError(e);
+        }
+    }
 
     private void OnRemovedFromRegistry(string id)
     {

@@ -13,7 +13,9 @@ namespace SrsProxy.WebRtc.Relay;
 /// interface), so the session knows up to <see cref="MaxPlayerAddresses"/> of them: a STUN response from the
 /// origin goes back to the address that sent the request, as if the origin had answered it directly, and
 /// everything else goes to the media address, the one the player nominated or last sent media from.
-/// The one thread that reads the public socket writes the player side; the thread that reads the origin socket reads it.
+/// The one thread that reads the public socket writes the player side (and, once, the thread that adopts a
+/// session by its player's address, before the receive thread can find it); the thread that reads the origin
+/// socket reads it.
 /// </summary>
 internal sealed class RtcSession : UdpSession
 {
@@ -22,6 +24,9 @@ internal sealed class RtcSession : UdpSession
 
     /// <summary>Recent STUN requests whose responses are routed back by transaction id.</summary>
     private const int TransactionSlots = 16;
+
+    /// <summary>The slot of a transaction the proxy started itself: its response goes to no player.</summary>
+    private const int ProxySlot = -2;
 
     private readonly SocketAddress?[] _addresses = new SocketAddress?[MaxPlayerAddresses];
     private readonly AddressKey[] _keys = new AddressKey[MaxPlayerAddresses];
@@ -80,6 +85,17 @@ internal sealed class RtcSession : UdpSession
     {
         var copy = new SocketAddress(address.Family, address.Size);
         address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
+
+        // Taken once per new player address, never per datagram: the adopting thread and the receive thread
+        // may both bind an address of one session at about the same moment.
+        lock (_keys)
+        {
+            return AddAddressLocked(copy, key, out evicted);
+        }
+    }
+
+    private int AddAddressLocked(SocketAddress copy, AddressKey key, out AddressKey? evicted)
+    {
         int slot;
         evicted = null;
         if (_addressCount < MaxPlayerAddresses)
@@ -108,6 +124,9 @@ internal sealed class RtcSession : UdpSession
         return slot;
     }
 
+    /// <summary>Every player address the session knows, verified each, for sharing with other instances.</summary>
+    public IEnumerable<SocketAddress> Addresses => _addresses.Take(Volatile.Read(ref _addressCount)).OfType<SocketAddress>();
+
     /// <summary>Every address the session knows, for cleanup.</summary>
     public IEnumerable<AddressKey> Keys => _keys.Take(_addressCount);
 
@@ -119,6 +138,9 @@ internal sealed class RtcSession : UdpSession
         _mediaAddress = _addresses[slot];
         Volatile.Write(ref _mediaSlot, slot);
     }
+
+    /// <summary>Notes a STUN request the proxy sent the origin itself, so that its response goes to no player.</summary>
+    public void RememberOwnTransaction(ReadOnlySpan<byte> transactionId) => RememberTransaction(transactionId, ProxySlot);
 
     /// <summary>Notes which player address sent a STUN request, so its response can find the way back.</summary>
     public void RememberTransaction(ReadOnlySpan<byte> transactionId, int slot)
@@ -140,7 +162,7 @@ internal sealed class RtcSession : UdpSession
         }
     }
 
-    /// <summary>The address a STUN response goes to: the requester's, else the media address.</summary>
+    /// <summary>The address a STUN response goes to: the requester's, else the media address; none for the proxy's own.</summary>
     public SocketAddress? AddressForResponse(ReadOnlySpan<byte> transactionId)
     {
         var high = BinaryPrimitives.ReadUInt64LittleEndian(transactionId);
@@ -158,7 +180,12 @@ internal sealed class RtcSession : UdpSession
             }
         }
 
-        return slot >= 0 ? _addresses[slot] ?? _mediaAddress : _mediaAddress;
+        return slot switch
+        {
+            ProxySlot => null,
+            >= 0 => _addresses[slot] ?? _mediaAddress,
+            _ => _mediaAddress,
+        };
     }
 
     /// <summary>

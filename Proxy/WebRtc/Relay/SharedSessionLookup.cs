@@ -1,48 +1,67 @@
 using System.Collections.Concurrent;
+using System.Net;
 using SrsProxy.Registry;
+using SrsProxy.Udp;
 
 namespace SrsProxy.WebRtc.Relay;
 
 /// <summary>
-/// Finds, in a shared registry, a session that another instance answered the offer of, when a STUN request
-/// names a username this instance does not know. Off the datagram path: the request that asked is dropped,
-/// and the player's next retransmission finds the session. Strangers drive this path, so it is bounded in
-/// count, and a username the registry did not know is not asked about again for a while: that check reads
-/// the username as a span, with no allocation and no lock shared with anything else.
+/// Finds, in a shared registry, a session this instance does not know: by the USERNAME of a STUN request
+/// (another instance answered the player's offer), or by the player's address (another instance relayed the
+/// player until the balancer sent it here: any datagram will do). Off the datagram path. Strangers drive this
+/// path, so it is bounded in count, and a username or address the registry did not know is not asked about
+/// again for a while: that check reads the username as a span, or the address as a value, with no allocation
+/// and no lock shared with anything else.
 /// </summary>
 internal sealed partial class SharedSessionLookup
 {
     /// <summary>
-    /// Lookups at once. The player retransmits, so a lookup that is not started is retried.
+    /// Lookups at once, of both kinds. The player sends again, so a lookup that is not started is retried.
     /// </summary>
     internal const int MaxPending = 32;
 
-    /// <summary>Most usernames remembered as unknown; past it the expired and then the oldest go.</summary>
+    /// <summary>Most usernames (and, apart, addresses) remembered as unknown; past it the expired and then the oldest go.</summary>
     internal const int MaxMisses = 4096;
 
-    /// <summary>How long a username the shared registry did not know is not looked up again.</summary>
+    /// <summary>How long a username or address the shared registry did not know is not looked up again.</summary>
     internal static readonly TimeSpan MissCacheTime = TimeSpan.FromSeconds(2);
 
-    private readonly Func<string, CancellationToken, ValueTask<RtcSessionRecord?>> _find;
+    private readonly Func<string, CancellationToken, ValueTask<RtcSessionRecord?>> _findByUsername;
+    private readonly Func<string, CancellationToken, ValueTask<RtcSessionRecord?>> _findByAddress;
     private readonly TimeProvider _time;
     private readonly Func<RtcSessionRecord, string, bool> _adopt;
+    private readonly Func<RtcSessionRecord, SocketAddress, AddressKey, byte[], bool> _adoptAddress;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
     private readonly ConcurrentDictionary<string, long> _misses = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _missesBySpan;
     private readonly ConcurrentDictionary<string, byte> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte>.AlternateLookup<ReadOnlySpan<char>> _pendingBySpan;
+    private readonly ConcurrentDictionary<AddressKey, long> _addressMisses = new();
+    private readonly ConcurrentDictionary<AddressKey, byte> _addressPending = new();
     private int _pendingCount;
 
     /// <summary>
-    /// <paramref name="find"/> asks the shared registry (<see cref="IProxyRegistry.FindRtcSessionByUsernameAsync"/>);
-    /// <paramref name="adopt"/> opens a found session here, and gets the record and the username that found it.
+    /// <paramref name="findByUsername"/> and <paramref name="findByAddress"/> ask the shared registry
+    /// (<see cref="IProxyRegistry.FindRtcSessionByUsernameAsync"/>, <see cref="IProxyRegistry.FindRtcSessionByPlayerAddressAsync"/>).
+    /// <paramref name="adopt"/> opens a session found by username here, and gets the record and the username.
+    /// <paramref name="adoptAddress"/> opens a session found by address here and binds that address, and gets
+    /// the record, the address, and a copy of the datagram that asked.
     /// </summary>
-    public SharedSessionLookup(Func<string, CancellationToken, ValueTask<RtcSessionRecord?>> find, TimeProvider time, Func<RtcSessionRecord, string, bool> adopt, ILogger logger, CancellationToken stopping)
+    public SharedSessionLookup(
+        Func<string, CancellationToken, ValueTask<RtcSessionRecord?>> findByUsername,
+        Func<string, CancellationToken, ValueTask<RtcSessionRecord?>> findByAddress,
+        TimeProvider time,
+        Func<RtcSessionRecord, string, bool> adopt,
+        Func<RtcSessionRecord, SocketAddress, AddressKey, byte[], bool> adoptAddress,
+        ILogger logger,
+        CancellationToken stopping)
     {
-        _find = find;
+        _findByUsername = findByUsername;
+        _findByAddress = findByAddress;
         _time = time;
         _adopt = adopt;
+        _adoptAddress = adoptAddress;
         _logger = logger;
         _stopping = stopping;
         _missesBySpan = _misses.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -55,19 +74,9 @@ internal sealed partial class SharedSessionLookup
     /// </summary>
     public bool Request(ReadOnlySpan<char> username)
     {
-        if (_missesBySpan.TryGetValue(username, out var missed) && _time.GetElapsedTime(missed) < MissCacheTime)
+        if ((_missesBySpan.TryGetValue(username, out var missed) && _time.GetElapsedTime(missed) < MissCacheTime) ||
+            _pendingBySpan.ContainsKey(username) || !TryReserve())
         {
-            return false;
-        }
-
-        if (_pendingBySpan.ContainsKey(username))
-        {
-            return false;
-        }
-
-        if (Interlocked.Increment(ref _pendingCount) > MaxPending)
-        {
-            Interlocked.Decrement(ref _pendingCount);
             return false;
         }
 
@@ -82,12 +91,49 @@ internal sealed partial class SharedSessionLookup
         return true;
     }
 
+    /// <summary>
+    /// Starts a lookup of the player address <paramref name="from"/> that sent <paramref name="datagram"/>, on
+    /// the same terms as <see cref="Request"/>. A cached miss costs two dictionary lookups of a value and
+    /// nothing else; a lookup that starts copies the address and the datagram (it goes on once the session is
+    /// bound, so the player's first datagram through this instance is not lost).
+    /// </summary>
+    public bool RequestByAddress(AddressKey key, SocketAddress from, ReadOnlySpan<byte> datagram)
+    {
+        if ((_addressMisses.TryGetValue(key, out var missed) && _time.GetElapsedTime(missed) < MissCacheTime) ||
+            _addressPending.ContainsKey(key) || !TryReserve())
+        {
+            return false;
+        }
+
+        if (!_addressPending.TryAdd(key, 0))
+        {
+            Interlocked.Decrement(ref _pendingCount);
+            return false;
+        }
+
+        var address = new SocketAddress(from.Family, from.Size);
+        from.Buffer.Span[..from.Size].CopyTo(address.Buffer.Span);
+        _ = LookupAddressAsync(key, address, datagram.ToArray());
+        return true;
+    }
+
+    private bool TryReserve()
+    {
+        if (Interlocked.Increment(ref _pendingCount) > MaxPending)
+        {
+            Interlocked.Decrement(ref _pendingCount);
+            return false;
+        }
+
+        return true;
+    }
+
     private async Task LookupAsync(string username)
     {
         RtcSessionRecord? record = null;
         try
         {
-            record = await _find(username, _stopping);
+            record = await _findByUsername(username, _stopping);
             if (record is not null && _adopt(record, username))
             {
                 LogSessionAdopted(record.Id, username);
@@ -104,7 +150,7 @@ internal sealed partial class SharedSessionLookup
         {
             if (record is null)
             {
-                RememberMiss(username);
+                RememberMiss(_misses, username);
             }
 
             _pending.TryRemove(username, out _);
@@ -112,31 +158,66 @@ internal sealed partial class SharedSessionLookup
         }
     }
 
-    private void RememberMiss(string username)
+    private async Task LookupAddressAsync(AddressKey key, SocketAddress from, byte[] datagram)
+    {
+        RtcSessionRecord? record = null;
+        try
+        {
+            var text = AddressText.Of(from);
+            record = await _findByAddress(text, _stopping);
+            if (record is not null && _adoptAddress(record, from, key, datagram))
+            {
+                LogSessionAdoptedByAddress(record.Id, text);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            LogRegistryError(e);
+        }
+        finally
+        {
+            if (record is null)
+            {
+                RememberMiss(_addressMisses, key);
+            }
+
+            _addressPending.TryRemove(key, out _);
+            Interlocked.Decrement(ref _pendingCount);
+        }
+    }
+
+    private void RememberMiss<TKey>(ConcurrentDictionary<TKey, long> misses, TKey key)
+        where TKey : notnull
     {
         var now = _time.GetTimestamp();
-        if (_misses.Count >= MaxMisses)
+        if (misses.Count >= MaxMisses)
         {
             // Rare (only after a registry round trip, at most MaxPending at once): expired entries go first.
-            foreach (var (name, at) in _misses)
+            foreach (var (missed, at) in misses)
             {
                 if (_time.GetElapsedTime(at, now) >= MissCacheTime)
                 {
-                    _misses.TryRemove(name, out _);
+                    misses.TryRemove(missed, out _);
                 }
             }
 
-            if (_misses.Count >= MaxMisses && !_misses.IsEmpty)
+            if (misses.Count >= MaxMisses && !misses.IsEmpty)
             {
-                _misses.TryRemove(_misses.MinBy(m => m.Value).Key, out _);
+                misses.TryRemove(misses.MinBy(m => m.Value).Key, out _);
             }
         }
 
-        _misses[username] = now;
+        misses[key] = now;
     }
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Information, Message = "RTC session {SessionId}: found in the shared registry by username {Username}; relaying it here")]
     private partial void LogSessionAdopted(string sessionId, string username);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "RTC session {SessionId}: found in the shared registry by its player address {Player}; relaying it here")]
+    private partial void LogSessionAdoptedByAddress(string sessionId, string player);
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Warning, Message = "Registry unavailable to the relay's session lookup")]
     private partial void LogRegistryError(Exception exception);
