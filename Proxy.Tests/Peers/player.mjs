@@ -428,9 +428,19 @@ async function main() {
     log(`holding ${opts.holdMs} ms`);
     holding = true;
     const holdEnd = Date.now() + opts.holdMs;
+    // The longest time no video packet arrived while holding (sampled every 100 ms): what a viewer sees as
+    // a freeze, e.g. across a failover between proxy instances.
+    let lastPackets = result.packetsReceived, lastGrowth = Date.now();
+    result.maxStallMs = 0;
     while (Date.now() < holdEnd && !stopHold) {
-      await sleep(Math.min(250, holdEnd - Date.now()));
+      await sleep(Math.min(100, holdEnd - Date.now()));
       Object.assign(result, await page.evaluate(pageStats));
+      const now = Date.now();
+      if (result.packetsReceived > lastPackets) {
+        lastPackets = result.packetsReceived;
+        lastGrowth = now;
+      }
+      result.maxStallMs = Math.max(result.maxStallMs, now - lastGrowth);
     }
     holding = false;
   }

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using SrsProxy.Tests.Common;
+using Xunit.Abstractions;
+
+namespace SrsProxy.Tests.WebRtc;
+
+/// <summary>
+/// Two proxy instances on one Redis behind an L4 balancer (an nftables DNAT rule in the test's network
+/// namespace: a virtual address, which the instances give players as <c>PROXY_CANDIDATE</c>, to instance A).
+/// Players play through the virtual address; A is killed -9 and the rule pointed at B, as a balancer does when
+/// its health check fails. B takes each session over on the player's first datagram of any kind.
+/// </summary>
+[Collection(RealPeersCollection.Name)]
+public sealed class InstanceFailoverTests(ITestOutputHelper output)
+{
+    private static readonly IPAddress VirtualAddress = IPAddress.Parse("127.0.0.100");
+    private static readonly IPAddress AddressA = IPAddress.Parse("127.0.0.1");
+    private static readonly IPAddress AddressB = IPAddress.Parse("127.0.0.2");
+
+    [Fact]
+    public async Task InstanceKilled_BalancerMovesToB_EveryPlayerKeepsPlaying_GapUnderTarget()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var port = ProxyProcess.FreeUdpPort(AddressA);
+        Dictionary<string, string> Instance(IPAddress address) => new()
+        {
+            ["PROXY_LOAD_BALANCER_TYPE"] = "redis",
+            ["PROXY_REDIS_HOST"] = "127.0.0.1",
+            ["PROXY_REDIS_PORT"] = redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PROXY_CANDIDATE"] = VirtualAddress.ToString(),
+            ["PROXY_WEBRTC_SERVER"] = $"{address}:{port}",
+        };
+
+        await using var a = await ProxyProcess.StartAsync(Instance(AddressA));
+        await using var b = await ProxyProcess.StartAsync(Instance(AddressB));
+        await using var balancer = await DnatBalancer.StartAsync(new IPEndPoint(VirtualAddress, port), new IPEndPoint(AddressA, port));
+        await using var origin = await OriginPeer.StartAsync(b.RegisterUrl, "live/livestream");
+        var whep = new Uri(a.HttpApi, "rtc/v1/whep/?app=live&stream=livestream");
+        using var http = new HttpClient();
+        await Wait.UntilAsync(async () => (await http.GetStringAsync(new Uri(a.SystemApi, "api/v1/origins"))).Contains("\"alive\":true", StringComparison.Ordinal),
+            "the origin alive in the shared registry", 20_000);
+
+        // Three werift players and a browser play through the virtual address, relayed by A.
+        await using var players = await WeriftPlayers.StartAsync(whep, 3);
+        Assert.All(players.Players, p => Assert.True(p.GetProperty("rtp").GetInt32() > 0, $"playing through A: {p}\n{players.Stderr}"));
+        var browser = ChromiumPlayer.RunAsync(whep, "whep", 20, "--hold-ms", "14000");
+        await Wait.UntilAsync(async () => (await WhepSessionsAsync(origin)).Count(s => s.GetProperty("txPackets").GetInt32() > 0) == 4,
+            "four players receiving from the origin", 30_000);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain("found in the shared registry", a.Output + b.Output);
+
+        // A dies; the balancer notices and sends everything to B.
+        await a.KillAsync();
+        var switched = Stopwatch.StartNew();
+        await balancer.PointAtAsync(new IPEndPoint(AddressB, port));
+        var before = players.Players.Select(p => p.GetProperty("rtp").GetInt32()).ToList();
+
+        await Wait.UntilAsync(
+            () => players.Players.Select((p, i) => p.GetProperty("rtp").GetInt32() > before[i] + 10 && p.GetProperty("lastRtpAgoMs").GetInt32() < 500).All(x => x),
+            "every werift player receiving media through B", 15_000);
+        var allBack = switched.Elapsed;
+        var gaps = players.Players.Select(p => p.GetProperty("maxGapMs").GetInt32()).ToList();
+
+        var result = await browser;
+        output.WriteLine($"werift players: longest media gap {string.Join(", ", gaps)} ms; all back {allBack.TotalMilliseconds:F0} ms after the switch");
+        output.WriteLine($"Chromium: longest stall {result.Json.GetProperty("maxStallMs").GetInt32()} ms, frames decoded {result.FramesDecoded}");
+        Assert.True(result.Ok, result.ToString());
+
+        // The origin saw each session move to B's socket on the binding request B sent ("session address change").
+        var sessions = await WhepSessionsAsync(origin);
+        Assert.Equal(4, sessions.Count);
+        Assert.All(sessions, s => Assert.True(s.GetProperty("addressChanges").GetInt32() >= 1, $"origin session moved: {s}"));
+        Assert.All(sessions, s => Assert.False(s.GetProperty("closed").GetBoolean(), $"origin session still open: {s}"));
+        Assert.Contains("found in the shared registry by its player address", b.Output);
+
+        // The gap each viewer saw, from A's last media to B's first: the target is 1 s, against ~4-5 s when
+        // B waited for each player's next consent check.
+        var stalls = gaps.Append(result.Json.GetProperty("maxStallMs").GetInt32()).Order().ToList();
+        output.WriteLine($"media gap p50 {stalls[stalls.Count / 2]} ms, max {stalls[^1]} ms");
+        Assert.All(stalls, gap => Assert.True(gap <= 1000, $"a player's media gap was {gap} ms, over the 1 s target: {string.Join(", ", stalls)}"));
+    }
+
+    private static async Task<List<System.Text.Json.JsonElement>> WhepSessionsAsync(OriginPeer origin) =>
+        (await origin.SessionsAsync()).EnumerateArray().Where(s => s.GetProperty("api").GetString() == "whep").ToList();
+}
