@@ -73,8 +73,15 @@ internal static partial class Program
 
         LogStarting(logger, VersionAnswer.Current.Version, Environment.ProcessId,
             string.Join(" ", ProxyOptionsParser.Describe(options).Select(p => $"{p.Name}={p.Value}")));
+        if (options.ForceQuitTimeout < options.GraceQuitTimeout + DrainState.CloseAllowance)
+        {
+            LogStartWarning(logger, $"PROXY_FORCE_QUIT_TIMEOUT={GoDuration.Format(options.ForceQuitTimeout)} is shorter than the drain (PROXY_GRACE_QUIT_TIMEOUT={GoDuration.Format(options.GraceQuitTimeout)}, then up to {DrainState.CloseAllowance.TotalSeconds:0} s to close): a drain still running then is cut, exit code 1");
+        }
 
-        // The reference's hard stop: whatever still runs this long after the signal, the process exits.
+        // The reference's hard stop: whatever still runs this long after the signal, the process exits. It
+        // counts from the start of the stop (a signal, or POST /api/v1/drain, which stops the same way), drain
+        // included: the operator's hard limit stays hard, as in the reference. The defaults (30 s against a
+        // 20 s drain and 5 s to close) leave the whole drain inside it.
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStopping.Register(() =>
         {

@@ -185,19 +185,57 @@ internal static class ChromiumPlayer
 {
     public static async Task<PlayerResult> RunAsync(Uri url, string mode = "whep", int seconds = 15, params string[] extra)
     {
+        using var player = Start(url, mode, seconds, extra);
+        return await player.Result;
+    }
+
+    /// <summary>Starts a player and returns at once: for tests that act while it plays.</summary>
+    public static RunningPlayer Start(Uri url, string mode = "whep", int seconds = 15, params string[] extra)
+    {
         var arguments = new List<string> { "--url", url.ToString(), "--mode", mode, "--seconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         arguments.AddRange(extra);
-        using var process = Peers.StartNode("player.mjs", arguments);
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        return new RunningPlayer(Peers.StartNode("player.mjs", arguments));
+    }
+}
+
+/// <summary>A Chromium player still running; SIGTERM during <c>--hold-ms</c> ends the hold early.</summary>
+internal sealed class RunningPlayer : IDisposable
+{
+    private readonly Process _process;
+
+    public RunningPlayer(Process process)
+    {
+        _process = process;
+        Result = CollectAsync();
+    }
+
+    public Task<PlayerResult> Result { get; }
+
+    /// <summary>Ends the hold: the player then sends its DELETE (with <c>--delete</c>) and reports.</summary>
+    public Task EndHoldAsync() => Signals.TerminateAsync(_process.Id);
+
+    private async Task<PlayerResult> CollectAsync()
+    {
+        var stderr = _process.StandardError.ReadToEndAsync();
+        var stdout = await _process.StandardOutput.ReadToEndAsync();
+        await _process.WaitForExitAsync();
         var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
         if (last is null)
         {
-            throw new InvalidOperationException($"player printed nothing (exit {process.ExitCode}): {await stderr}");
+            throw new InvalidOperationException($"player printed nothing (exit {_process.ExitCode}): {await stderr}");
         }
 
         return new PlayerResult(JsonDocument.Parse(last).RootElement.Clone(), await stderr);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
     }
 }
 

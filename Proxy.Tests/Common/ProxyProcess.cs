@@ -1,25 +1,24 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace SrsProxy.Tests.Common;
 
 /// <summary>
-/// The built proxy as a process of its own (<c>dotnet srs-proxy.dll</c>), configured by environment
-/// variables as an operator does: for what an in-process <see cref="TestProxy"/> cannot show, such as a
-/// kill -9 or a signal.
+/// The built proxy executable as an operator runs it (<c>dotnet srs-proxy.dll</c>), on loopback ports picked
+/// free just before it starts: for what only a process shows, such as how it stops and its exit code.
 /// </summary>
 internal sealed class ProxyProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ProxyProcess(Process process, int httpApi, int systemApi)
+    private ProxyProcess(Process process, int httpApi, int systemApi, int httpServer, int rtmp)
     {
         _process = process;
         HttpApi = new Uri($"http://127.0.0.1:{httpApi}/");
         SystemApi = new Uri($"http://127.0.0.1:{systemApi}/");
+        HttpServer = new Uri($"http://127.0.0.1:{httpServer}/");
+        RtmpPort = rtmp;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -30,13 +29,17 @@ internal sealed class ProxyProcess : IAsyncDisposable
 
     public Uri SystemApi { get; }
 
-    public Uri RegisterUrl => new(SystemApi, "api/v1/srs/register");
+    public Uri HttpServer { get; }
 
-    public int Pid => _process.Id;
+    public int RtmpPort { get; }
+
+    public Uri RegisterUrl => new(SystemApi, "api/v1/srs/register");
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Everything the process wrote so far, stdout and stderr interleaved.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output
     {
         get
@@ -48,14 +51,9 @@ internal sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Starts the proxy with <paramref name="environment"/> on top of loopback defaults (free ports for the
-    /// HTTP API and system API, port 0 for the rest), and waits until its system API answers.
-    /// </summary>
-    public static async Task<ProxyProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    public static async Task<ProxyProcess> StartAsync(params (string Key, string Value)[] environment)
     {
-        var httpApi = FreeTcpPort();
-        var systemApi = FreeTcpPort();
+        var (httpApi, systemApi, httpServer, rtmp) = (ExternalTools.FreeTcpPort(), ExternalTools.FreeTcpPort(), ExternalTools.FreeTcpPort(), ExternalTools.FreeTcpPort());
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -65,41 +63,40 @@ internal sealed class ProxyProcess : IAsyncDisposable
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
         info.Environment["PROXY_HTTP_API"] = $"127.0.0.1:{httpApi}";
         info.Environment["PROXY_SYSTEM_API"] = $"127.0.0.1:{systemApi}";
-        info.Environment["PROXY_HTTP_SERVER"] = "127.0.0.1:0";
+        info.Environment["PROXY_HTTP_SERVER"] = $"127.0.0.1:{httpServer}";
+        info.Environment["PROXY_RTMP_SERVER"] = $"127.0.0.1:{rtmp}";
         info.Environment["PROXY_WEBRTC_SERVER"] = "127.0.0.1:0";
         info.Environment["PROXY_SRT_SERVER"] = "127.0.0.1:0";
-        info.Environment["PROXY_RTMP_SERVER"] = "127.0.0.1:0";
-        foreach (var (name, value) in environment)
+        foreach (var (key, value) in environment)
         {
-            info.Environment[name] = value;
+            info.Environment[key] = value;
         }
 
-        var proxy = new ProxyProcess(Process.Start(info) ?? throw new InvalidOperationException("cannot start the proxy"), httpApi, systemApi);
+        var proxy = new ProxyProcess(Process.Start(info)!, httpApi, systemApi, httpServer, rtmp);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Wait.UntilAsync(
             async () =>
             {
                 if (proxy.HasExited)
                 {
-                    return true;
+                    throw new InvalidOperationException($"the proxy exited at start ({proxy.ExitCode}):\n{proxy.Output}");
                 }
 
                 try
                 {
-                    return (await http.GetAsync(new Uri(proxy.SystemApi, "api/v1/versions"))).IsSuccessStatusCode;
+                    return (await http.GetAsync(new Uri(proxy.SystemApi, "readyz"))).IsSuccessStatusCode;
                 }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+                catch (TaskCanceledException)
                 {
                     return false;
                 }
             },
-            "the proxy process answers on its system API",
+            "the proxy process answers /readyz with 200",
             30_000);
-        if (proxy.HasExited)
-        {
-            throw new InvalidOperationException($"the proxy exited at start:\n{proxy.Output}");
-        }
-
         return proxy;
     }
 
@@ -113,24 +110,30 @@ internal sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    public static int FreeTcpPort()
+    /// <summary>A UDP port free on <paramref name="address"/> just now.</summary>
+    public static int FreeUdpPort(System.Net.IPAddress address)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new System.Net.IPEndPoint(address, 0));
+        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    public static int FreeUdpPort(IPAddress address)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(address, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    /// <summary>SIGTERM, as systemd and Kubernetes stop it.</summary>
+    public Task TerminateAsync() => Signals.TerminateAsync(_process.Id);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Waits for the process to exit; false if it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {
-        await KillAsync();
-        _process.Dispose();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private void Append(string? line)
@@ -144,5 +147,11 @@ internal sealed class ProxyProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
     }
 }

@@ -85,6 +85,10 @@ internal sealed class TestProxy : IAsyncDisposable
             WebRtcServer = loopback,
             SrtServer = loopback,
             OriginTimeout = TimeSpan.FromSeconds(5),
+
+            // Stopping a test's proxy does not wait for what still plays (a player that never sent DELETE
+            // would hold every test's end for the default 20 s); the drain tests set their own grace.
+            GraceQuitTimeout = TimeSpan.Zero,
         };
         options = configure?.Invoke(options) ?? options;
         var players = new PlayerAddressLog();

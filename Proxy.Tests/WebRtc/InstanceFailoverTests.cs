@@ -23,14 +23,14 @@ public sealed class InstanceFailoverTests(ITestOutputHelper output)
     {
         await using var redis = await RedisServer.StartAsync();
         var port = ProxyProcess.FreeUdpPort(AddressA);
-        Dictionary<string, string> Instance(IPAddress address) => new()
-        {
-            ["PROXY_LOAD_BALANCER_TYPE"] = "redis",
-            ["PROXY_REDIS_HOST"] = "127.0.0.1",
-            ["PROXY_REDIS_PORT"] = redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["PROXY_CANDIDATE"] = VirtualAddress.ToString(),
-            ["PROXY_WEBRTC_SERVER"] = $"{address}:{port}",
-        };
+        (string, string)[] Instance(IPAddress address) =>
+        [
+            ("PROXY_LOAD_BALANCER_TYPE", "redis"),
+            ("PROXY_REDIS_HOST", "127.0.0.1"),
+            ("PROXY_REDIS_PORT", redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("PROXY_CANDIDATE", VirtualAddress.ToString()),
+            ("PROXY_WEBRTC_SERVER", $"{address}:{port}"),
+        ];
 
         await using var a = await ProxyProcess.StartAsync(Instance(AddressA));
         await using var b = await ProxyProcess.StartAsync(Instance(AddressB));

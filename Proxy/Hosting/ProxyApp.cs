@@ -52,7 +52,8 @@ internal static class ProxyApp
                 Listeners.Listen(kestrel, ListenerRole.Pprof, pprof.ToEndPoint());
             }
         });
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout);
+        // The drain takes up to the grace; the services' own stop then closes what is left within the allowance.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout + DrainState.CloseAllowance);
 
         builder.Services.AddProxyServices(options);
         if (options.Pprof is { } address)
@@ -79,7 +80,11 @@ internal static class ProxyApp
             system.Use(ErrorMiddleware.InvokeAsync);
             system.UseRouting();
             system.Use(BearerAuth.InvokeAsync);
-            system.UseEndpoints(SystemApiEndpoints.Map);
+            system.UseEndpoints(endpoints =>
+            {
+                SystemApiEndpoints.Map(endpoints);
+                ProbeEndpoints.Map(endpoints);
+            });
         });
         app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.HttpServer, http => HttpServerEndpoints.Configure(http, options));
         if (options.Pprof is not null)
@@ -125,6 +130,16 @@ internal static class ProxyApp
         services.AddSingleton<OriginClient>();
         services.AddSingleton<HttpStreamProxy>();
         services.AddSingleton<WebRtcSignalling>();
+
+        // The drain waits for what each protocol still plays; the counts are read only while it drains. Its
+        // hosted service holds the host's stop in StoppingAsync, before any service stops.
+        services.AddSingleton(sp => new DrainableCount("webrtc", () => sp.GetRequiredService<RtcRelay>().SessionCount));
+        services.AddSingleton(sp => new DrainableCount("rtmp", () => sp.GetRequiredService<RtmpServer>().ConnectionCount));
+        services.AddSingleton(sp => new DrainableCount("srt", () => sp.GetRequiredService<SrtRelay>().SessionCount));
+        services.AddSingleton(sp => new DrainableCount("http_stream", () => sp.GetRequiredService<HttpStreamProxy>().ActiveCount));
+        services.AddSingleton<DrainState>();
+        services.AddHostedService(sp => sp.GetRequiredService<DrainState>());
+        services.AddSingleton<Readiness>();
         return services;
     }
 }

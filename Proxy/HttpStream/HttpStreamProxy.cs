@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using SrsProxy.Configuration;
+using SrsProxy.Hosting;
 using SrsProxy.Http;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
@@ -12,6 +13,9 @@ namespace SrsProxy.HttpStream;
 /// HTTP endpoint as they arrive (nothing is buffered whole). A <c>.m3u8</c> playlist is fetched, and each
 /// segment URL in it gets <c>spbhid=ID</c>, an opaque id the registry maps back to the origin: players fetch
 /// segments on other connections, perhaps from another proxy instance, and must reach the same origin.
+/// While the instance drains, new streams and playlists get 503; segments of a playlist already served
+/// (they carry <c>spbhid</c>) are still served, so a player plays out what it was given while it moves on;
+/// streams already flowing go on until the drain's deadline.
 /// </summary>
 internal sealed partial class HttpStreamProxy : IDisposable
 {
@@ -27,11 +31,14 @@ internal sealed partial class HttpStreamProxy : IDisposable
     private readonly ILogger<HttpStreamProxy> _logger;
     private readonly HttpClient _http;
     private readonly TimeSpan _headersTimeout;
+    private readonly DrainState? _drain;
+    private int _active;
 
-    public HttpStreamProxy(ProxyOptions options, IProxyRegistry registry, ILogger<HttpStreamProxy> logger)
+    public HttpStreamProxy(ProxyOptions options, IProxyRegistry registry, ILogger<HttpStreamProxy> logger, DrainState? drain = null)
     {
         _registry = registry;
         _logger = logger;
+        _drain = drain;
         _headersTimeout = options.OriginTimeout;
         // A live FLV response never ends; SendAsync bounds only the wait for headers.
         _http = OriginHttpClient.Create(options.OriginTimeout);
@@ -42,11 +49,21 @@ internal sealed partial class HttpStreamProxy : IDisposable
         path.EndsWith(".ts", StringComparison.OrdinalIgnoreCase) ||
         path.EndsWith(".m3u8", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Stream, playlist and segment requests in progress: what a drain waits for.</summary>
+    public int ActiveCount => Volatile.Read(ref _active);
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         var path = request.Path.Value ?? "/";
         var hlsId = request.Query["spbhid"].ToString();
+        if (_drain is { IsDraining: true } && hlsId.Length == 0)
+        {
+            await _drain.RefuseAsync(context, "http_stream");
+            return;
+        }
+
+        Interlocked.Increment(ref _active);
         OriginServer? origin = null;
         try
         {
@@ -94,6 +111,15 @@ internal sealed partial class HttpStreamProxy : IDisposable
             await (origin is null ? Task.CompletedTask : _registry.TryReportOriginUnreachableAsync(origin.Id));
             await Problem.WriteAsync(context, StatusCodes.Status504GatewayTimeout, e.Message);
         }
+        catch (OperationCanceledException) when (_drain is { Ended.IsCancellationRequested: true } && !context.RequestAborted.IsCancellationRequested)
+        {
+            // The drain's deadline passed with this stream still flowing: it ends here, and the player sees
+            // the end of the response and reconnects, through its load balancer, to a ready instance.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+        }
     }
 
     private async Task ProxyStreamAsync(HttpContext context, Uri target)
@@ -116,9 +142,11 @@ internal sealed partial class HttpStreamProxy : IDisposable
             return;
         }
 
-        // Stream as it arrives; the player's going away cancels the origin request too.
-        await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-        await body.CopyToAsync(output.Body, CopyBufferBytes, context.RequestAborted);
+        // Stream as it arrives; the player's going away cancels the origin request too, and so does the end of
+        // a drain (its deadline), so that the host's stop does not wait for a live stream that never ends.
+        using var copying = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _drain?.Ended ?? CancellationToken.None);
+        await using var body = await response.Content.ReadAsStreamAsync(copying.Token);
+        await body.CopyToAsync(output.Body, CopyBufferBytes, copying.Token);
     }
 
     private async Task ProxyPlaylistAsync(HttpContext context, OriginServer origin, Uri target)

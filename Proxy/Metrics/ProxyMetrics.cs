@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SrsProxy.Hosting;
 using SrsProxy.Registry;
 using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
@@ -29,7 +30,7 @@ internal sealed class ProxyMetrics : IDisposable
     private long _originsRead = long.MinValue;
     private int _refreshing;
 
-    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time, OriginSessionCloser? closer = null)
+    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time, OriginSessionCloser? closer = null, DrainState? drain = null)
     {
         _relay = relay;
         _registry = registry;
@@ -58,6 +59,15 @@ internal sealed class ProxyMetrics : IDisposable
             "Registered origins, by liveness.");
         Meter.CreateObservableUpDownCounter("srs_proxy.registry.available", () => Volatile.Read(ref _registryAvailable), "1",
             "1 while the registry answers, 0 since a read of it failed.");
+        if (drain is not null)
+        {
+            Meter.CreateObservableUpDownCounter("srs_proxy.draining", () => drain.IsDraining ? 1 : 0, "1",
+                "1 once the instance drains (SIGTERM or POST /api/v1/drain): it takes no new work and exits when what plays has ended.");
+            Meter.CreateObservableCounter("srs_proxy.drain.refused", () => drain.RefusedCounts().Select(p =>
+                new Measurement<long>(p.Value, new KeyValuePair<string, object?>("protocol", p.Key))), "{request}",
+                "New work refused while draining, by protocol (WebRTC offers, SRT handshakes, HTTP streams).");
+        }
+
         _signalling = Meter.CreateCounter<long>("srs_proxy.signalling.requests", "{request}",
             "WebRTC signalling requests (WHEP, WHIP, SRS's JSON API, session DELETE and PATCH), by kind and answer status.");
     }

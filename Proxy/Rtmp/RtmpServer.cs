@@ -1,12 +1,15 @@
 using System.Net.Sockets;
 using SrsProxy.Configuration;
+using SrsProxy.Hosting;
 using SrsProxy.Registry;
 
 namespace SrsProxy.Rtmp;
 
 /// <summary>
 /// The RTMP listener on <c>PROXY_RTMP_SERVER</c>: one task per connection, at most
-/// <see cref="RtmpLimits.MaxConnections"/> at once; a session's failure closes that session only.
+/// <see cref="RtmpLimits.MaxConnections"/> at once; a session's failure closes that session only. When the
+/// instance drains, the listener closes (new clients are refused by the kernel) while the sessions go on
+/// until the host stops this service.
 /// </summary>
 internal sealed partial class RtmpServer : BackgroundService
 {
@@ -14,13 +17,15 @@ internal sealed partial class RtmpServer : BackgroundService
     private readonly ILogger<RtmpServer> _logger;
     private readonly RtmpLimits _limits;
     private readonly Socket _listener;
+    private readonly DrainState? _drain;
     private int _connections;
 
-    public RtmpServer(ProxyOptions options, IProxyRegistry registry, RtmpLimits limits, ILogger<RtmpServer> logger)
+    public RtmpServer(ProxyOptions options, IProxyRegistry registry, RtmpLimits limits, ILogger<RtmpServer> logger, DrainState? drain = null)
     {
         _registry = registry;
         _logger = logger;
         _limits = limits;
+        _drain = drain;
         var endPoint = options.RtmpServer.ToEndPoint();
         _listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endPoint.Address.Equals(System.Net.IPAddress.IPv6Any))
@@ -30,20 +35,26 @@ internal sealed partial class RtmpServer : BackgroundService
 
         ListenerBindException.Bind(_listener, options.RtmpServer, "PROXY_RTMP_SERVER");
         _listener.Listen(512);
+        LocalEndPoint = (System.Net.IPEndPoint)_listener.LocalEndPoint!;
     }
 
-    public System.Net.IPEndPoint LocalEndPoint => (System.Net.IPEndPoint)_listener.LocalEndPoint!;
+    /// <summary>The bound address; kept, because a draining server has closed its listener.</summary>
+    public System.Net.IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Connections open now, from accept to close: what a drain waits for.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connections);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogListening(LocalEndPoint);
         var sessions = new List<Task>();
-        while (!stoppingToken.IsCancellationRequested)
+        using var accepting = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _drain?.Started ?? CancellationToken.None);
+        while (!accepting.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(stoppingToken);
+                client = await _listener.AcceptAsync(accepting.Token);
             }
             catch (OperationCanceledException)
             {
@@ -67,7 +78,13 @@ internal sealed partial class RtmpServer : BackgroundService
             sessions.Add(Task.Run(() => ServeAsync(client, stoppingToken), CancellationToken.None));
         }
 
+        // From here the kernel refuses new clients; the sessions keep the stopping token, not the drain's.
         _listener.Dispose();
+        if (!stoppingToken.IsCancellationRequested)
+        {
+            LogDraining(sessions.Count(t => !t.IsCompleted));
+        }
+
         await Task.WhenAll(sessions);
     }
 
@@ -108,6 +125,9 @@ internal sealed partial class RtmpServer : BackgroundService
 
     [LoggerMessage(EventId = 512, Level = LogLevel.Error, Message = "RTMP {Remote}: failed")]
     private partial void LogFailed(string remote, Exception exception);
+
+    [LoggerMessage(EventId = 514, Level = LogLevel.Information, Message = "RTMP draining: listener closed, {Sessions} sessions go on until they end or the grace deadline")]
+    private partial void LogDraining(int sessions);
 
     [LoggerMessage(EventId = 513, Level = LogLevel.Warning, Message = "RTMP {Remote}: refused, {Max} connections already (cap)")]
     private partial void LogRefused(string remote, int max);

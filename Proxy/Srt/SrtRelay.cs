@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using SrsProxy.Configuration;
+using SrsProxy.Hosting;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
 using SrsProxy.Udp;
@@ -37,15 +38,20 @@ internal sealed partial class SrtRelay : UdpRelayService
     private readonly ILogger<SrtRelay> _logger;
     private readonly ConcurrentDictionary<AddressKey, SrtSession> _sessions = new();
     private readonly byte[] _cookieSecret = RandomNumberGenerator.GetBytes(32);
+    private readonly DrainState? _drain;
 
-    public SrtRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<SrtRelay> logger, IHostApplicationLifetime? lifetime = null)
+    public SrtRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<SrtRelay> logger, IHostApplicationLifetime? lifetime = null, DrainState? drain = null)
         : base(time, logger, lifetime)
     {
         _options = options;
         _registry = registry;
         _time = time;
         _logger = logger;
+        _drain = drain;
     }
+
+    /// <summary>Callers relayed or in their handshake now: what a drain waits for.</summary>
+    public int SessionCount => _sessions.Count;
 
     /// <summary>Callers at once; past it new conclusions are rejected.</summary>
     internal int MaxSessions { get; init; } = 1000;
@@ -96,6 +102,15 @@ internal sealed partial class SrtRelay : UdpRelayService
         if (!SrtHandshake.TryParse(datagram, out var handshake))
         {
             Counters.Drop(DropReason.UnknownAddress);
+            return;
+        }
+
+        if (_drain is { IsDraining: true })
+        {
+            // No new caller (induction or conclusion) while draining. Counted, never answered: a rejection would
+            // answer a datagram from an address nobody verified; the caller times out, and its retry goes to a
+            // ready instance.
+            _drain.CountRefused("srt");
             return;
         }
 

@@ -14,8 +14,11 @@ internal sealed partial class WebRtcSignalling
     /// </summary>
     private static readonly JsonDocumentOptions JsonBodyOptions = new() { AllowDuplicateProperties = false };
 
-    /// <summary>POST of an SDP offer to <c>/rtc/v1/whep/</c> or <c>/rtc/v1/whip/</c>.</summary>
-    public Task OfferAsync(HttpContext context, string kind, string streamPath) =>
+    /// <summary>
+    /// POST of an SDP offer to <c>/rtc/v1/whep/</c> or <c>/rtc/v1/whip/</c>. While the instance drains, 503
+    /// with <c>Retry-After</c>; DELETE and PATCH of the sessions it has go on working.
+    /// </summary>
+    public Task OfferAsync(HttpContext context, string kind, string streamPath) => _drain is { IsDraining: true } ? _drain.RefuseAsync(context, "webrtc") :
         GuardAsync(context, async cancellationToken =>
         {
             var request = context.Request;
@@ -61,8 +64,11 @@ internal sealed partial class WebRtcSignalling
             await response.WriteAsync(session.Value.AnswerSdp, cancellationToken);
         });
 
-    /// <summary>SRS's JSON API: POST <c>{"streamurl":..., "sdp":...}</c> to <c>/rtc/v1/play/</c> or <c>/rtc/v1/publish/</c>.</summary>
-    public Task JsonApiAsync(HttpContext context, string kind) =>
+    /// <summary>
+    /// SRS's JSON API: POST <c>{"streamurl":..., "sdp":...}</c> to <c>/rtc/v1/play/</c> or <c>/rtc/v1/publish/</c>;
+    /// refused while draining, as offers are.
+    /// </summary>
+    public Task JsonApiAsync(HttpContext context, string kind) => _drain is { IsDraining: true } ? _drain.RefuseAsync(context, "webrtc") :
         GuardAsync(context, async cancellationToken =>
         {
             var request = context.Request;

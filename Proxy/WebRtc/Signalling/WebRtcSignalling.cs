@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using SrsProxy.Configuration;
+using SrsProxy.Hosting;
 using SrsProxy.Http;
 using SrsProxy.Registry;
 using SrsProxy.Streams;
@@ -36,10 +37,12 @@ internal sealed partial class WebRtcSignalling
     private readonly OriginClient _origins;
     private readonly TimeProvider _time;
     private readonly ILogger<WebRtcSignalling> _logger;
+    private readonly DrainState? _drain;
     private int _pending;
 
-    public WebRtcSignalling(ProxyOptions options, IProxyRegistry registry, RtcRelay relay, OriginClient origins, TimeProvider time, ILogger<WebRtcSignalling> logger)
+    public WebRtcSignalling(ProxyOptions options, IProxyRegistry registry, RtcRelay relay, OriginClient origins, TimeProvider time, ILogger<WebRtcSignalling> logger, DrainState? drain = null)
     {
+        _drain = drain;
         _options = options;
         _registry = registry;
         _relay = relay;
