@@ -82,4 +82,31 @@ public class SharedSessionLookupTests
         Assert.False(lookup.Request("user0:x"));
         never.SetResult(null);
     }
+
+    /// <summary>
+    /// A stranger spraying datagrams from one address must cost nothing once its address is a known miss: the
+    /// address path checks a value key, no text is made.
+    /// </summary>
+    [Fact]
+    public void RequestByAddress_CachedMiss_AllocatesNothing_AsksNoOneAgain()
+    {
+        var lookup = Create();
+        var from = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 40000).Serialize();
+        var key = SrsProxy.Udp.AddressKey.From(from);
+        byte[] datagram = [0x80, 0x60, 0, 1];
+        Assert.True(lookup.RequestByAddress(key, from, datagram));
+        Assert.Equal(1, _asked);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            lookup.RequestByAddress(key, from, datagram);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1, _asked);
+        _time.Advance(SharedSessionLookup.MissCacheTime + TimeSpan.FromMilliseconds(1));
+        Assert.True(lookup.RequestByAddress(key, from, datagram));
+        Assert.Equal(2, _asked);
+    }
 }
