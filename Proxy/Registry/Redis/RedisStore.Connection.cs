@@ -1,3 +1,4 @@
+using System.Net;
 using SrsProxy.Configuration;
 using StackExchange.Redis;
 
@@ -35,11 +36,23 @@ internal sealed partial class RedisStore
     private readonly string? _serviceName;
     private readonly ConnectionMultiplexer? _sentinels;
     private readonly CancellationTokenSource _disposed = new();
+
+    /// <summary>Released to make the sentinel follower ask the sentinels now (an announcement, a lost connection).</summary>
+    private readonly SemaphoreSlim _recheck = new(0, 1);
+
+    /// <summary>One look at the sentinels at a time: two would open two connections to one primary.</summary>
+    private readonly SemaphoreSlim _following = new(1, 1);
+    private readonly ProxyOptions _options;
     private ConnectionMultiplexer? _connection;
+    private EndPoint? _primary;
+
+    /// <summary>The primary named by the last +switch-master announcement: the newest word there is.</summary>
+    private EndPoint? _announced;
     private string _notConnected = "not connected yet";
 
     private RedisStore(ProxyOptions options, TimeSpan timeout, ConnectionMultiplexer? sentinels)
     {
+        _options = options;
         _database = options.RedisDb;
         _prefix = options.RedisPrefix;
         _timeout = timeout;
@@ -61,7 +74,7 @@ internal sealed partial class RedisStore
     /// <summary>Raised when the connection drops (false) or comes back (true), with a reason.</summary>
     public event Action<bool, string>? ConnectionChanged;
 
-    /// <summary>Raised when the sentinels announce a new primary (old, new); the client then moves to it.</summary>
+    /// <summary>Raised when the store has moved to the primary the sentinels named after a failover (old, new).</summary>
     public event Action<string, string>? PrimarySwitched;
 
     /// <summary>The store's Redis as logs name it: the server, or the sentinels and service.</summary>
@@ -84,7 +97,7 @@ internal sealed partial class RedisStore
                 var configuration = DataNodeOptions(options, timeout);
                 configuration.EndPoints.Add(options.RedisHost, options.RedisPort);
                 var store = new RedisStore(options, timeout, sentinels: null);
-                store.Attach(ConnectionMultiplexer.Connect(configuration));
+                _ = store.Attach(ConnectionMultiplexer.Connect(configuration));
                 return store;
             }
 
@@ -100,7 +113,7 @@ internal sealed partial class RedisStore
             }
 
             var sentinelStore = new RedisStore(options, timeout, ConnectionMultiplexer.SentinelConnect(sentinelOptions));
-            sentinelStore.FollowSentinels(options);
+            sentinelStore.FollowSentinels();
             return sentinelStore;
         }
         catch (Exception e) when (e is RedisException or ArgumentException)
@@ -112,7 +125,7 @@ internal sealed partial class RedisStore
     public void Dispose()
     {
         _disposed.Cancel();
-        Volatile.Read(ref _connection)?.Dispose();
+        Interlocked.Exchange(ref _connection, null)?.Dispose();
         _sentinels?.Dispose();
     }
 
@@ -153,94 +166,207 @@ internal sealed partial class RedisStore
             configuration.Password = options.RedisPassword;
         }
 
-        if (options.RedisSentinels.Count > 0)
-        {
-            configuration.ServiceName = options.RedisSentinelMaster;
-        }
-
         return configuration;
     }
 
     /// <summary>
-    /// Asks the sentinels for the primary and connects to it; the client then follows every failover they
-    /// announce (and polls them each second while the primary is unreachable, in case an announcement is
-    /// missed). When no sentinel knows the primary yet, keeps asking in the background.
+    /// Follows the primary the sentinels name, in the background for the store's lifetime. The client's own
+    /// Sentinel mode (<c>ServiceName</c>) is not used: it switches primaries with blocking waits on pool threads,
+    /// which on a small machine starved the proxy during a failover (one offer took 6 s to get its 503). Here
+    /// every step is asynchronous and bounded by the Redis timeout, and the connection is to the primary alone.
     /// </summary>
-    private void FollowSentinels(ProxyOptions options)
+    private void FollowSentinels()
     {
         _sentinels!.GetSubscriber().Subscribe(SwitchMasterChannel, (_, message) =>
         {
+            // "name old-ip old-port new-ip new-port": ask the sentinels now rather than at the next check.
             var fields = ((string?)message ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length == 5 && fields[0] == _serviceName)
+            if (fields.Length == 5 && fields[0] == _serviceName &&
+                int.TryParse(fields[4], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
             {
-                PrimarySwitched?.Invoke(new HostPort(fields[1], int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture)).ToString(),
-                    new HostPort(fields[3], int.Parse(fields[4], System.Globalization.CultureInfo.InvariantCulture)).ToString());
+                Volatile.Write(ref _announced, IPAddress.TryParse(fields[3], out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(fields[3], port));
+                Recheck();
             }
         }, CommandFlags.FireAndForget);
+        _sentinels.ConnectionRestored += (_, _) => Recheck();
 
-        if (!TryAttachPrimary(options))
+        // The first primary is looked for before Connect returns, so a proxy whose Redis is up starts connected.
+        try
         {
-            _ = Task.Run(() => AttachPrimaryLaterAsync(options));
+            FollowOnceAsync().WaitAsync(_timeout * 2).GetAwaiter().GetResult();
         }
+        catch (Exception e) when (e is TimeoutException or RedisException)
+        {
+            // The follower below keeps trying; until then calls fail with the reason.
+            Volatile.Write(ref _notConnected, $"no primary for {_serviceName} yet: {FirstLine(e.Message)}");
+        }
+
+        _ = Task.Run(FollowLoopAsync);
     }
 
-    private bool TryAttachPrimary(ProxyOptions options)
+    private void Recheck()
     {
         try
         {
-            Attach(_sentinels!.GetSentinelMasterConnection(DataNodeOptions(options, _timeout)));
-            return true;
+            _recheck.Release();
         }
-        catch (RedisException e)
+        catch (SemaphoreFullException)
         {
-            Volatile.Write(ref _notConnected, $"no primary for {_serviceName} from the sentinels yet: {FirstLine(e.Message)}");
-            return false;
+            // A check is already due.
         }
     }
 
-    private async Task AttachPrimaryLaterAsync(ProxyOptions options)
+    /// <summary>
+    /// Asks the sentinels each second while the primary is unreachable (an announcement may be missed: the
+    /// sentinel it came through may be the one that died), at once on an announcement, and every 10 s otherwise,
+    /// which also catches a primary demoted while its connection stayed up.
+    /// </summary>
+    private async Task FollowLoopAsync()
     {
-        var pause = ReconnectBackoffMilliseconds;
-        try
+        while (!_disposed.IsCancellationRequested)
         {
-            while (!_disposed.IsCancellationRequested)
+            try
             {
-                await Task.Delay(pause, _disposed.Token);
-                if (TryAttachPrimary(options))
-                {
-                    ConnectionChanged?.Invoke(true, "primary found through the sentinels");
-                    return;
-                }
-
-                pause = Math.Min(pause * 2, MaxReconnectBackoff);
+                await _recheck.WaitAsync(IsConnected ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(1), _disposed.Token);
+                await FollowOnceAsync();
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                // Whatever one look at the sentinels met, the next one may do better.
+                Volatile.Write(ref _notConnected, $"no primary for {_serviceName} yet: {FirstLine(e.Message)}");
             }
         }
-        catch (OperationCanceledException)
+    }
+
+    /// <summary>Connects to the primary the sentinels name, unless already connected to it.</summary>
+    private async Task FollowOnceAsync()
+    {
+        await _following.WaitAsync(_disposed.Token);
+        try
         {
-            // Disposed while waiting: nothing to attach any more.
+            await FollowOnceLockedAsync();
         }
-        catch (ObjectDisposedException)
+        finally
         {
-            // Disposed while asking the sentinels.
+            _following.Release();
         }
     }
 
-    private void Attach(ConnectionMultiplexer connection)
+    private async Task FollowOnceLockedAsync()
+    {
+        // Every sentinel is asked: right after a failover the ones that did not lead it still name the dead
+        // primary for a moment. The announced primary comes first, the one just lost last.
+        var answers = await Task.WhenAll(_sentinels!.GetServers().Where(s => s.IsConnected).Select(async sentinel =>
+        {
+            try
+            {
+                return await sentinel.SentinelGetMasterAddressByNameAsync(_serviceName!).WaitAsync(_timeout, _disposed.Token);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return null;
+            }
+        }));
+        var previous = Volatile.Read(ref _primary);
+        var candidates = answers.Prepend(Volatile.Read(ref _announced)).OfType<EndPoint>().Distinct()
+            .OrderBy(c => c.Equals(previous) ? 1 : 0).ToList();
+        if (candidates.Count == 0)
+        {
+            Volatile.Write(ref _notConnected, $"no sentinel of {string.Join(",", _options.RedisSentinels)} names a primary for {_serviceName}");
+            return;
+        }
+
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Equals(previous) && IsConnected)
+            {
+                return;
+            }
+
+            if (await TryConnectPrimaryAsync(candidate))
+            {
+                if (previous is not null && !candidate.Equals(previous))
+                {
+                    PrimarySwitched?.Invoke(Name(previous), Name(candidate));
+                }
+                else if (previous is null)
+                {
+                    ConnectionChanged?.Invoke(true, $"primary {Name(candidate)} found through the sentinels");
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>Connects to <paramref name="named"/> and makes it the store's connection if it is a primary.</summary>
+    private async Task<bool> TryConnectPrimaryAsync(EndPoint named)
+    {
+        var configuration = DataNodeOptions(_options, _timeout);
+        configuration.EndPoints.Add(named);
+        var connection = await ConnectionMultiplexer.ConnectAsync(configuration);
+        try
+        {
+            // The sentinels' word is checked against the server's own (the Sentinel client guidelines): during a
+            // failover a sentinel may still name the old primary, or a demoted one that came back as a replica.
+            var role = await connection.GetServer(named).RoleAsync().WaitAsync(_timeout, _disposed.Token);
+            if (role is not Role.Master)
+            {
+                throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, $"{Name(named)} is a {role?.Value ?? "unknown"}, not the primary");
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+        {
+            connection.Dispose();
+            Volatile.Write(ref _notConnected, $"no primary for {_serviceName} yet: {FirstLine(e.Message)}");
+            return false;
+        }
+
+        if (!Attach(connection))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _primary, named);
+        return true;
+    }
+
+    private static string Name(EndPoint endPoint) => endPoint switch
+    {
+        IPEndPoint ip => new HostPort(ip.Address.ToString(), ip.Port).ToString(),
+        DnsEndPoint dns => new HostPort(dns.Host, dns.Port).ToString(),
+        _ => endPoint.ToString() ?? "",
+    };
+
+    /// <summary>Makes <paramref name="connection"/> the store's (the previous one is closed); false when disposed.</summary>
+    private bool Attach(ConnectionMultiplexer connection)
     {
         // Fire and forget: the client records the subscription at once and makes (and remakes, after every
-        // reconnection or primary switch) the SUBSCRIBE itself, so a store that starts disconnected still hears
-        // removals once it connects.
+        // reconnection) the SUBSCRIBE itself, so a store that starts disconnected still hears removals once it
+        // connects.
         connection.GetSubscriber().Subscribe(RedisChannel.Literal(_prefix + "session-removed"), (_, id) => SessionRemoved?.Invoke((string)id!), CommandFlags.FireAndForget);
         connection.ConnectionFailed += (_, e) =>
         {
-            if (e.ConnectionType == ConnectionType.Interactive)
+            if (e.ConnectionType == ConnectionType.Interactive && ReferenceEquals(connection, Volatile.Read(ref _connection)))
             {
                 ConnectionChanged?.Invoke(false, $"{e.EndPoint}: {FirstLine(e.Exception?.Message ?? e.FailureType.ToString())}");
+                if (_sentinels is not null)
+                {
+                    Recheck();
+                }
             }
         };
         connection.ConnectionRestored += (_, e) =>
         {
-            if (e.ConnectionType == ConnectionType.Interactive)
+            if (e.ConnectionType == ConnectionType.Interactive && ReferenceEquals(connection, Volatile.Read(ref _connection)))
             {
                 ConnectionChanged?.Invoke(true, $"{e.EndPoint} restored");
             }
@@ -248,9 +374,10 @@ internal sealed partial class RedisStore
         if (_disposed.IsCancellationRequested)
         {
             connection.Dispose();
-            return;
+            return false;
         }
 
-        Volatile.Write(ref _connection, connection);
+        Interlocked.Exchange(ref _connection, connection)?.Dispose();
+        return true;
     }
 }

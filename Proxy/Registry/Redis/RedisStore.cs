@@ -140,7 +140,7 @@ internal sealed partial class RedisStore : IDisposable
                 ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "no connected primary");
             return server.Keys(_database, _prefix + kind + "*", pageSize: 500).Take(100_000).ToArray();
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
             throw Unavailable(e);
         }
@@ -159,7 +159,7 @@ internal sealed partial class RedisStore : IDisposable
         {
             return await call().WaitAsync(_timeout);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
             throw Unavailable(e);
         }
