@@ -1,25 +1,67 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using System.Globalization;
 
 namespace SrsProxy.Tests.Common;
 
-/// <summary>A real redis-server (Debian package) on a free loopback port, with no persistence.</summary>
+/// <summary>
+/// A real redis-server (Debian package) on a free loopback port, with no persistence: a standalone server, a
+/// replica of another, or (the same binary with <c>--sentinel</c>) a sentinel.
+/// </summary>
 internal sealed class RedisServer : IAsyncDisposable
 {
+    private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, IReadOnlyList<string> arguments)
+    {
+        Port = port;
+        _arguments = arguments;
+    }
 
     public int Port { get; }
 
-    public static async Task<RedisServer> StartAsync()
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>A standalone server (a primary), on <paramref name="port"/> or a free one.</summary>
+    public static Task<RedisServer> StartAsync(int? port = null) => StartAsync(port ?? ExternalTools.FreeTcpPort(), []);
+
+    /// <summary>A replica of the server on <paramref name="primaryPort"/>.</summary>
+    public static Task<RedisServer> StartReplicaAsync(int primaryPort) =>
+        StartAsync(ExternalTools.FreeTcpPort(), ["--replicaof", "127.0.0.1", Text(primaryPort)]);
+
+    /// <summary>
+    /// A sentinel watching the primary on <paramref name="primaryPort"/> as <paramref name="service"/>, with a
+    /// quorum of 2 and short timeouts, so a test sees a failover within seconds. Its config file (which the
+    /// sentinel rewrites with what it learns) lives in <paramref name="directory"/>.
+    /// </summary>
+    public static async Task<RedisServer> StartSentinelAsync(string directory, string service, int primaryPort)
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var server = new RedisServer(port);
+        var port = ExternalTools.FreeTcpPort();
+        var config = Path.Combine(directory, $"sentinel-{port}.conf");
+        await File.WriteAllTextAsync(config, $"""
+            port {port}
+            bind 127.0.0.1
+            dir {directory}
+            sentinel monitor {service} 127.0.0.1 {primaryPort} 2
+            sentinel down-after-milliseconds {service} 1000
+            sentinel failover-timeout {service} 5000
+            sentinel parallel-syncs {service} 1
+
+            """);
+
+        // The config file must come first; --sentinel turns redis-server into redis-sentinel.
+        return await StartAsync(port, [config, "--sentinel"], portArguments: false);
+    }
+
+    private static async Task<RedisServer> StartAsync(int port, string[] extra, bool portArguments = true)
+    {
+        var arguments = new List<string>(extra);
+        if (portArguments)
+        {
+            arguments.InsertRange(0, ["--port", Text(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"]);
+        }
+
+        var server = new RedisServer(port, arguments);
         await server.RestartAsync();
         return server;
     }
@@ -32,7 +74,7 @@ internal sealed class RedisServer : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes" })
+        foreach (var argument in _arguments)
         {
             info.ArgumentList.Add(argument);
         }
@@ -47,7 +89,7 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Kills it, as a crashed Redis.</summary>
+    /// <summary>Kills it (SIGKILL, as <c>kill -9</c>), as a crashed Redis.</summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false })
@@ -60,5 +102,14 @@ internal sealed class RedisServer : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>Runs redis-cli against this server and returns its output (RESP values, one per line).</summary>
+    public async Task<string> CliAsync(params string[] command)
+    {
+        var (exit, stdout, stderr) = await ExternalTools.RunAsync("redis-cli", TimeSpan.FromSeconds(10), ["-h", "127.0.0.1", "-p", Text(Port), .. command]);
+        return exit == 0 ? stdout.Trim() : throw new InvalidOperationException($"redis-cli -p {Port} {string.Join(' ', command)}: exit {exit}: {stderr}");
+    }
+
     public async ValueTask DisposeAsync() => await StopAsync();
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -287,4 +287,55 @@ public class ProxyOptionsParserTests
         Assert.Equal((TimeSpan.FromSeconds(3), 131072, 262144), (srt.SrtIdleTimeout, srt.SrtSocketBufferBytes, srt.SrtSessionSocketBufferBytes));
         Assert.Equal(TimeSpan.FromSeconds(30), srt.RtcIdleTimeout);
     }
+
+    [Fact]
+    public void Parse_Sentinels_ListWithDefaultPortAndNames()
+    {
+        var none = Parse();
+        Assert.Empty(none.RedisSentinels);
+        Assert.Equal(("mymaster", ""), (none.RedisSentinelMaster, none.RedisSentinelPassword));
+
+        var o = Parse(("PROXY_REDIS_SENTINELS", " 10.0.0.1:26380, sentinel-1.redis ,[::1]:26381,10.0.0.1:26380"),
+            ("PROXY_REDIS_SENTINEL_MASTER", "media"), ("PROXY_REDIS_SENTINEL_PASSWORD", "s3cret"));
+        Assert.Equal([new HostPort("10.0.0.1", 26380), new HostPort("sentinel-1.redis", 26379), new HostPort("::1", 26381)], o.RedisSentinels);
+        Assert.Equal(("media", "s3cret"), (o.RedisSentinelMaster, o.RedisSentinelPassword));
+        Assert.Equal("mymaster", Parse(("PROXY_REDIS_SENTINELS", "10.0.0.1")).RedisSentinelMaster);
+
+        var text = string.Join(" ", ProxyOptionsParser.Describe(o).Select(p => $"{p.Name}={p.Value}"));
+        Assert.Contains("PROXY_REDIS_SENTINELS=10.0.0.1:26380,sentinel-1.redis:26379,[::1]:26381", text);
+        Assert.Contains("PROXY_REDIS_SENTINEL_MASTER=media", text);
+        Assert.DoesNotContain("s3cret", text);
+    }
+
+    [Theory]
+    [InlineData("PROXY_REDIS_SENTINELS", "10.0.0.1:0", "10.0.0.1:0")]
+    [InlineData("PROXY_REDIS_SENTINELS", "10.0.0.1:26379,,10.0.0.2", "(empty)")]
+    [InlineData("PROXY_REDIS_SENTINELS", "10.0.0.1:26379,host:port", "host:port")]
+    [InlineData("PROXY_REDIS_SENTINELS", "::1:26379", "::1:26379")]
+    [InlineData("PROXY_REDIS_SENTINELS", "bad_host!:26379", "bad_host!:26379")]
+    public void Parse_BadSentinelList_OneLineNamingVariableAndEntry(string name, string value, string entry)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse((name, value)));
+        Assert.Contains($"{name}={value}: expected host:port", e.Message);
+        Assert.EndsWith($"not a host:port: {entry}", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Theory]
+    [InlineData("PROXY_REDIS_SENTINEL_MASTER", "media")]
+    [InlineData("PROXY_REDIS_SENTINEL_PASSWORD", "pw")]
+    public void Parse_SentinelSettingWithoutSentinels_IsRejected(string name, string value)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse((name, value)));
+        Assert.Contains($"{name}", e.Message);
+        Assert.Contains("needs PROXY_REDIS_SENTINELS", e.Message);
+        Assert.DoesNotContain("=pw", e.Message);
+    }
+
+    [Fact]
+    public void Parse_SentinelMasterWithSpace_IsRejected()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_REDIS_SENTINELS", "10.0.0.1"), ("PROXY_REDIS_SENTINEL_MASTER", "my master")));
+        Assert.Contains("PROXY_REDIS_SENTINEL_MASTER=my master: expected the name of the sentinels' monitor line, without spaces", e.Message);
+    }
 }

@@ -49,6 +49,29 @@ internal sealed record ProxyOptions
     public int RedisDb { get; init; }
 
     /// <summary>
+    /// Redis Sentinels to ask for the current primary (<c>PROXY_REDIS_SENTINELS</c>, <c>host:port,host:port</c>;
+    /// a host alone means port 26379, Sentinel's own default). When set, <see cref="RedisHost"/> and
+    /// <see cref="RedisPort"/> are not used: the proxy writes wherever the sentinels say the primary is, and
+    /// follows a failover. Defaults to none, a single Redis at <c>PROXY_REDIS_HOST</c>, because that is the
+    /// reference's setup and needs no other process.
+    /// </summary>
+    public IReadOnlyList<HostPort> RedisSentinels { get; init; } = [];
+
+    /// <summary>
+    /// The service (master) name the sentinels monitor (<c>PROXY_REDIS_SENTINEL_MASTER</c>), the name in their
+    /// <c>sentinel monitor NAME host port quorum</c> line. Defaults to <c>mymaster</c>, because that is the name in
+    /// the sentinel.conf that Redis ships and most guides copy.
+    /// </summary>
+    public string RedisSentinelMaster { get; init; } = "mymaster";
+
+    /// <summary>
+    /// The sentinels' own password (<c>PROXY_REDIS_SENTINEL_PASSWORD</c>, their <c>requirepass</c>).
+    /// <c>PROXY_REDIS_PASSWORD</c> is for the data nodes only. Defaults to empty, because sentinels usually
+    /// run without one on a private network while the data nodes have one.
+    /// </summary>
+    public string RedisSentinelPassword { get; init; } = "";
+
+    /// <summary>
     /// Prefix of every Redis key and channel (<c>PROXY_REDIS_PREFIX</c>), so two deployments can share one
     /// Redis. Defaults to <c>srs-proxy:</c>.
     /// </summary>

@@ -28,7 +28,7 @@ internal static class ProxyOptionsParser
     /// <summary>Values never written into an error message or the start-up line.</summary>
     private static readonly HashSet<string> Secrets = new(StringComparer.Ordinal)
     {
-        "PROXY_REDIS_PASSWORD", "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_TOKEN",
+        "PROXY_REDIS_PASSWORD", "PROXY_REDIS_SENTINEL_PASSWORD", "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_TOKEN",
     };
 
     private const string Masked = "******";
@@ -149,6 +149,8 @@ internal static class ProxyOptionsParser
             options = options with { Pprof = pprof };
         }
 
+        options = ParseSentinels(Get, options, errors);
+
         var balancer = Get("PROXY_LOAD_BALANCER_TYPE");
         switch (balancer?.ToLowerInvariant())
         {
@@ -250,6 +252,68 @@ internal static class ProxyOptionsParser
         return token ?? "";
     }
 
+    /// <summary>
+    /// <c>PROXY_REDIS_SENTINELS</c>, <c>PROXY_REDIS_SENTINEL_MASTER</c> and <c>PROXY_REDIS_SENTINEL_PASSWORD</c>.
+    /// The last two without the first are an error: a forgotten sentinel list would otherwise silently send the
+    /// proxy to <c>PROXY_REDIS_HOST</c>, most likely a replica or nothing.
+    /// </summary>
+    private static ProxyOptions ParseSentinels(Func<string, string?> get, ProxyOptions options, List<string> errors)
+    {
+        const int SentinelPort = 26379;
+        var master = get("PROXY_REDIS_SENTINEL_MASTER");
+        var password = get("PROXY_REDIS_SENTINEL_PASSWORD");
+        if (get("PROXY_REDIS_SENTINELS") is not { } list)
+        {
+            if (master is not null)
+            {
+                errors.Add($"PROXY_REDIS_SENTINEL_MASTER={master}: needs PROXY_REDIS_SENTINELS, the sentinels to ask for that master");
+            }
+
+            if (password is not null)
+            {
+                errors.Add("PROXY_REDIS_SENTINEL_PASSWORD: needs PROXY_REDIS_SENTINELS, the sentinels it is for");
+            }
+
+            return options;
+        }
+
+        var sentinels = new List<HostPort>();
+        var bad = new List<string>();
+        foreach (var item in list.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (HostPort.TryParse(item, SentinelPort, out var sentinel))
+            {
+                if (!sentinels.Contains(sentinel))
+                {
+                    sentinels.Add(sentinel);
+                }
+            }
+            else
+            {
+                bad.Add(item.Length == 0 ? "(empty)" : item);
+            }
+        }
+
+        if (bad.Count > 0)
+        {
+            errors.Add($"PROXY_REDIS_SENTINELS={list}: expected host:port,host:port (a host alone means port {SentinelPort}); not a host:port: {string.Join(", ", bad)}");
+        }
+
+        if (master is not null && master.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            // Sentinel's +switch-master messages separate fields with spaces: such a name could never be followed.
+            errors.Add($"PROXY_REDIS_SENTINEL_MASTER={master}: expected the name of the sentinels' monitor line, without spaces");
+            master = null;
+        }
+
+        return options with
+        {
+            RedisSentinels = sentinels,
+            RedisSentinelMaster = master ?? options.RedisSentinelMaster,
+            RedisSentinelPassword = password ?? options.RedisSentinelPassword,
+        };
+    }
+
     /// <summary>Two listeners of one transport on one fixed port would fail to bind later, less clearly.</summary>
     private static void CheckDistinctPorts(ProxyOptions options, List<string> errors)
     {
@@ -297,6 +361,13 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_REDIS_PASSWORD", Mask(o.RedisPassword));
         yield return ("PROXY_REDIS_DB", o.RedisDb.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_REDIS_PREFIX", o.RedisPrefix);
+        yield return ("PROXY_REDIS_SENTINELS", o.RedisSentinels.Count == 0 ? "(none: PROXY_REDIS_HOST)" : string.Join(",", o.RedisSentinels));
+        if (o.RedisSentinels.Count > 0)
+        {
+            yield return ("PROXY_REDIS_SENTINEL_MASTER", o.RedisSentinelMaster);
+            yield return ("PROXY_REDIS_SENTINEL_PASSWORD", Mask(o.RedisSentinelPassword));
+        }
+
         yield return ("PROXY_DEFAULT_BACKEND_ENABLED", o.DefaultBackend is null ? "off" : "on");
         if (o.DefaultBackend is { } b)
         {

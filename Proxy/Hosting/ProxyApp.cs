@@ -106,7 +106,7 @@ internal static class ProxyApp
         services.AddSingleton<IProxyRegistry>(sp => options.LoadBalancer switch
         {
             LoadBalancerType.Redis => new RedisRegistry(
-                RedisStore.Connect(options.RedisHost, options.RedisPort, options.RedisPassword, options.RedisDb, options.RedisPrefix, RedisTimeout),
+                RedisStore.Connect(options, RedisTimeout),
                 options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<RedisRegistry>>()),

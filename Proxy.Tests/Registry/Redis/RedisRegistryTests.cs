@@ -25,7 +25,7 @@ public sealed class RedisRegistryTests : IAsyncLifetime
     private RedisRegistry Create(ProxyOptions? options = null, string prefix = "test:")
     {
         options ??= new ProxyOptions { OriginTtl = TimeSpan.FromSeconds(30), RtcIdleTimeout = TimeSpan.FromSeconds(30) };
-        var store = RedisStore.Connect("127.0.0.1", _redis.Port, "", 0, prefix, TimeSpan.FromSeconds(2));
+        var store = RedisStore.Connect(options with { RedisPort = _redis.Port, RedisPrefix = prefix }, TimeSpan.FromSeconds(2));
         var registry = new RedisRegistry(store, options, TimeProvider.System, NullLogger<RedisRegistry>.Instance);
         _registries.Add(registry);
         return registry;
@@ -182,9 +182,39 @@ public sealed class RedisRegistryTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Connect_NoRedis_FailsWithClearReason()
+    public async Task Connect_NoRedisYet_CallsFailWithClearReason_ThenWorkOnceRedisStarts()
     {
-        var e = Assert.Throws<RegistryUnavailableException>(() => RedisStore.Connect("127.0.0.1", 1, "", 0, "x:", TimeSpan.FromSeconds(1)));
-        Assert.Contains("cannot connect to redis 127.0.0.1:1", e.Message);
+        // A proxy started before its Redis (a host restarted as a whole) comes up, answers 503, and needs no
+        // restart once Redis is there.
+        var port = ExternalTools.FreeTcpPort();
+        using var store = RedisStore.Connect(new ProxyOptions { RedisPort = port, RedisPrefix = "late:" }, TimeSpan.FromSeconds(1));
+        Assert.False(store.IsConnected);
+        var e = await Assert.ThrowsAsync<RegistryUnavailableException>(() => store.GetSessionAsync("s1"));
+        Assert.Contains($"redis 127.0.0.1:{port} db 0 unavailable", e.Message);
+
+        await using var late = await RedisServer.StartAsync(port);
+        await Wait.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await store.ClaimStreamAsync("live/s", "nobody", TimeSpan.FromSeconds(5)) is null;
+                }
+                catch (RegistryUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "a call through the store once Redis listens",
+            10_000);
+        Assert.True(store.IsConnected);
+
+        // The subscription asked for while disconnected was made on connecting: removals elsewhere are heard.
+        var removed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.SessionRemoved += id => removed.TrySetResult(id);
+        using var other = RedisStore.Connect(new ProxyOptions { RedisPort = port, RedisPrefix = "late:" }, TimeSpan.FromSeconds(1));
+        Assert.True(await store.AddSessionAsync("s1", "a:b", "o", """{"username":"a:b","origin_id":"o"}""", TimeSpan.FromSeconds(30), DateTimeOffset.UtcNow));
+        Assert.True(await other.RemoveSessionAsync("s1"));
+        Assert.Equal("s1", await removed.Task.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 }

@@ -38,6 +38,11 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
                 LogLost(_store.Describe, reason);
             }
         };
+        _store.PrimarySwitched += (from, to) => LogPrimarySwitched(_store.Describe, from, to);
+        if (!_store.IsConnected)
+        {
+            LogNotConnectedAtStart(_store.Describe);
+        }
     }
 
     public bool IsShared => true;
@@ -186,6 +191,12 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "{Store} is back; relaying sessions are written back within a refresh period")]
     private partial void LogRestored(string store);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "{Store}: the sentinels promoted {Primary} (the primary was {Previous}); writes go to the new primary from now on")]
+    private partial void LogPrimarySwitched(string store, string previous, string primary);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "{Store} is not reachable at start; new signalling and registrations get 503 until it is, the connection is retried in the background")]
+    private partial void LogNotConnectedAtStart(string store);
 }
 
 /// <summary>An origin as stored: its registration and when this proxy heard its last heartbeat.</summary>
