@@ -110,6 +110,72 @@ public sealed class RedisRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReportUnreachable_EveryInstanceMovesTheStream_UntilQuarantineEnds()
+    {
+        var options = new ProxyOptions { OriginTtl = TimeSpan.FromSeconds(30), OriginQuarantine = TimeSpan.FromSeconds(2) };
+        var a = Create(options);
+        var b = Create(options);
+        var x = MemoryRegistryTests.Origin("x");
+        var y = MemoryRegistryTests.Origin("y");
+        await a.RegisterOriginAsync(x, default);
+        Assert.Equal(x.Id, (await a.PickOriginAsync(Live, default)).Id);
+        await a.RegisterOriginAsync(y, default);
+
+        // A found x unreachable: B, which never tried it, sends the stream elsewhere at once.
+        await a.ReportOriginUnreachableAsync(x.Id, default);
+        Assert.Equal(y.Id, (await b.PickOriginAsync(Live, default)).Id);
+        var listed = (await b.GetOriginsAsync(default)).Single(o => o.Origin.Id == x.Id);
+        Assert.True(listed.Alive);
+        Assert.NotNull(listed.UnreachableUntil);
+
+        // The quarantine ends by itself.
+        await Wait.UntilAsync(async () => (await b.GetOriginsAsync(default)).Single(o => o.Origin.Id == x.Id).Available, "x back after its quarantine", 5000);
+    }
+
+    [Fact]
+    public async Task ReleaseIdle_OnlyWhenNoOtherInstanceClaimedIt()
+    {
+        var a = Create();
+        var b = Create();
+        var origin = MemoryRegistryTests.Origin("x");
+        var moved = Session("s1", origin, "ans:off");
+        var dead = Session("s2", origin, "ans:two");
+        await a.AddRtcSessionAsync(moved, default);
+        await a.AddRtcSessionAsync(dead, default);
+        await a.RefreshRtcSessionsAsync([moved, dead], default);
+
+        // B took s1 over (its player moved there); s2's player vanished.
+        await b.RefreshRtcSessionsAsync([moved], default);
+        Assert.False(await a.ReleaseIdleRtcSessionAsync("s1", default));
+        Assert.Equal(moved, await b.GetRtcSessionAsync("s1", default));
+        Assert.True(await a.ReleaseIdleRtcSessionAsync("s2", default));
+        Assert.Null(await b.GetRtcSessionAsync("s2", default));
+
+        // A session no instance ever refreshed is released by whoever finds it idle.
+        var fresh = Session("s3", origin, "ans:three");
+        await a.AddRtcSessionAsync(fresh, default);
+        Assert.True(await b.ReleaseIdleRtcSessionAsync("s3", default));
+    }
+
+    [Fact]
+    public async Task PlayerAddresses_FoundByAnotherInstance_GoneWithTheSession()
+    {
+        var a = Create();
+        var b = Create();
+        var origin = MemoryRegistryTests.Origin("x");
+        var session = Session("s1", origin, "ans:off");
+        await a.AddRtcSessionAsync(session, default);
+        await a.PutPlayerAddressesAsync([new PlayerAddress("127.0.0.1:40000", "s1"), new PlayerAddress("[::1]:40001", "s1")], default);
+
+        Assert.Equal(session, await b.FindRtcSessionByPlayerAddressAsync("127.0.0.1:40000", default));
+        Assert.Equal(session, await b.FindRtcSessionByPlayerAddressAsync("[::1]:40001", default));
+        Assert.Null(await b.FindRtcSessionByPlayerAddressAsync("127.0.0.1:40002", default));
+
+        await a.RemoveRtcSessionAsync("s1", default);
+        Assert.Null(await b.FindRtcSessionByPlayerAddressAsync("127.0.0.1:40000", default));
+    }
+
+    [Fact]
     public async Task UpdateRtcSession_IceRestart_MovesUsername()
     {
         var a = Create();

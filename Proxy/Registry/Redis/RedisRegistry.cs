@@ -47,6 +47,12 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
 
     public bool IsShared => true;
 
+    /// <summary>
+    /// This instance, in the sessions it claims (<c>{p}owner:{id}</c>): random per process, so a restarted
+    /// instance is a new one and never mistakes another's claim for its own.
+    /// </summary>
+    internal string InstanceId { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
     public event Action<string>? RtcSessionRemoved;
 
     /// <summary>How long a session outlives its last refresh: two idle timeouts, at least 10 s.</summary>
@@ -64,11 +70,12 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
     public async ValueTask<IReadOnlyList<OriginState>> GetOriginsAsync(CancellationToken cancellationToken)
     {
         var states = new List<OriginState>();
-        foreach (var (json, alive, sessions) in await _store.ListOriginsAsync(_time.GetUtcNow()))
+        var now = _time.GetUtcNow();
+        foreach (var (json, alive, sessions, quarantine) in await _store.ListOriginsAsync(now))
         {
             if (JsonSerializer.Deserialize(json, RedisJsonContext.Default.StoredOrigin) is { } stored)
             {
-                states.Add(new OriginState(stored.Origin, stored.LastHeartbeat, alive, sessions));
+                states.Add(new OriginState(stored.Origin, stored.LastHeartbeat, alive, sessions) { UnreachableUntil = now + quarantine });
             }
         }
 
@@ -84,7 +91,7 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
     {
         var origins = await GetOriginsAsync(cancellationToken);
         var sticky = await _store.StickyOriginAsync(stream.Key);
-        if (sticky is not null && origins.FirstOrDefault(o => o.Origin.Id == sticky) is { } stuck)
+        if (sticky is not null && origins.FirstOrDefault(o => o.Origin.Id == sticky && o.Available) is { } stuck)
         {
             return stuck.Origin;
         }
@@ -92,9 +99,9 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
         // Two instances may pick at once: the claim is atomic, and the loser takes the winner's origin.
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var alive = origins.Where(o => o.Alive).Select(o => (o.Origin, o.ActiveSessions)).ToList();
+            var alive = origins.Where(o => o.Available).Select(o => (o.Origin, o.ActiveSessions)).ToList();
             var candidate = OriginPicker.Pick(alive, Random.Shared)
-                ?? throw new NoOriginAvailableException($"no alive origin for {stream.Key}: {origins.Count} registered, none heartbeating within {GoDuration.Format(_options.OriginTtl)}");
+                ?? throw new NoOriginAvailableException($"no alive origin for {stream.Key}: {origins.Count} registered, none heartbeating within {GoDuration.Format(_options.OriginTtl)} and reachable");
             if (candidate.IsStatic)
             {
                 return candidate;
@@ -156,16 +163,32 @@ internal sealed partial class RedisRegistry : IProxyRegistry, IDisposable
             sessions.Select(s => (s.Id, s.Username, s.OriginId, s.StreamKey, Serialize(s))),
             SessionTtl,
             _options.OriginTtl,
-            _time.GetUtcNow());
+            _time.GetUtcNow(),
+            InstanceId);
     }
 
-    public ValueTask PutPlayerAddressesAsync(IReadOnlyCollection<PlayerAddress> addresses, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public async ValueTask PutPlayerAddressesAsync(IReadOnlyCollection<PlayerAddress> addresses, CancellationToken cancellationToken)
+    {
+        if (addresses.Count > 0)
+        {
+            await _store.PutPlayerAddressesAsync(addresses, SessionTtl);
+        }
+    }
 
-    public ValueTask<RtcSessionRecord?> FindRtcSessionByPlayerAddressAsync(string address, CancellationToken cancellationToken) => ValueTask.FromResult<RtcSessionRecord?>(null);
+    public async ValueTask<RtcSessionRecord?> FindRtcSessionByPlayerAddressAsync(string address, CancellationToken cancellationToken) =>
+        Deserialize(await _store.FindSessionByPlayerAddressAsync(address));
 
-    public ValueTask ReportOriginUnreachableAsync(string originId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>Shared: every instance stops sending new streams there at once.</summary>
+    public async ValueTask ReportOriginUnreachableAsync(string originId, CancellationToken cancellationToken)
+    {
+        if (_defaultBackend?.Id != originId)
+        {
+            await _store.QuarantineOriginAsync(originId, _options.OriginQuarantine);
+        }
+    }
 
-    public ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+    public async ValueTask<bool> ReleaseIdleRtcSessionAsync(string id, CancellationToken cancellationToken) =>
+        await _store.ReleaseSessionAsync(id, InstanceId);
 
     public async ValueTask<bool> RemoveRtcSessionAsync(string id, CancellationToken cancellationToken) =>
         await _store.RemoveSessionAsync(id);

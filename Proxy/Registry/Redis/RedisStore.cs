@@ -9,10 +9,14 @@ namespace SrsProxy.Registry.Redis;
 /// <list type="bullet">
 /// <item><c>{p}origin:{id}</c> origin JSON, kept a while after death for listing; <c>{p}origins</c> set of ids.</item>
 /// <item><c>{p}alive:{id}</c> exists while the origin heartbeats (expires after the origin TTL).</item>
+/// <item><c>{p}down:{id}</c> exists while the origin is in quarantine: it refused or did not answer, and gets no
+/// new streams (expires after <c>PROXY_ORIGIN_QUARANTINE</c>).</item>
 /// <item><c>{p}stream:{vhost/app/stream}</c> the origin a stream sticks to; expires an origin TTL after that
 /// origin's last heartbeat (each heartbeat extends the streams in <c>{p}origin-streams:{id}</c>).</item>
 /// <item><c>{p}session:{id}</c> session JSON and <c>{p}username:{ufrags}</c> session id, both expiring unless
-/// a relaying instance refreshes them; <c>{p}origin-sessions:{id}</c> sorted set of session ids by expiry.</item>
+/// a relaying instance refreshes them; <c>{p}origin-sessions:{id}</c> sorted set of session ids by expiry;
+/// <c>{p}owner:{id}</c> the instance that relays it (its last refresh).</item>
+/// <item><c>{p}player:{ip:port}</c> the session a verified player address belongs to, expiring like sessions.</item>
 /// <item><c>{p}hls:{id}</c> the origin serving an HLS playlist whose segment URLs carry that id.</item>
 /// <item>channel <c>{p}session-removed</c>: the id of every removed session.</item>
 /// </list>
@@ -22,18 +26,26 @@ internal sealed partial class RedisStore : IDisposable
     public async Task<bool> PutOriginAsync(string id, string json, TimeSpan ttl, TimeSpan keep) =>
         (long)await RunAsync(HeartbeatScript, id, json, Seconds(ttl), Seconds(keep)) == 0;
 
-    /// <summary>Each known origin's JSON, whether it is alive, and its unexpired session count.</summary>
-    public async Task<List<(string Json, bool Alive, int Sessions)>> ListOriginsAsync(DateTimeOffset now)
+    /// <summary>
+    /// Each known origin's JSON, whether it is alive, its unexpired session count, and how long its quarantine
+    /// still runs (null: none).
+    /// </summary>
+    public async Task<List<(string Json, bool Alive, int Sessions, TimeSpan? Quarantine)>> ListOriginsAsync(DateTimeOffset now)
     {
         var values = (RedisResult[])(await RunAsync(ListOriginsScript, now.ToUnixTimeMilliseconds()))!;
-        var origins = new List<(string, bool, int)>(values.Length / 3);
-        for (var i = 0; i + 2 < values.Length; i += 3)
+        var origins = new List<(string, bool, int, TimeSpan?)>(values.Length / 4);
+        for (var i = 0; i + 3 < values.Length; i += 4)
         {
-            origins.Add(((string)values[i]!, (long)values[i + 1] == 1, (int)(long)values[i + 2]));
+            var left = (long)values[i + 3];
+            origins.Add(((string)values[i]!, (long)values[i + 1] == 1, (int)(long)values[i + 2], left > 0 ? TimeSpan.FromMilliseconds(left) : null));
         }
 
         return origins;
     }
+
+    /// <summary>Puts an origin in quarantine for <paramref name="quarantine"/>: no new streams, on every instance.</summary>
+    public Task QuarantineOriginAsync(string id, TimeSpan quarantine) =>
+        GuardAsync(() => Db.StringSetAsync(_prefix + "down:" + id, "1", quarantine));
 
     public async Task<string?> StickyOriginAsync(string stream)
     {
@@ -75,7 +87,7 @@ internal sealed partial class RedisStore : IDisposable
     public async Task<bool> ReplaceSessionAsync(string id, string oldUsername, string newUsername, string json, TimeSpan ttl) =>
         (long)await RunAsync(ReplaceUsernameScript, id, oldUsername, newUsername, json, Seconds(ttl)) == 1;
 
-    public Task RefreshSessionsAsync(IEnumerable<(string Id, string Username, string OriginId, string Stream, string Json)> sessions, TimeSpan ttl, TimeSpan originTtl, DateTimeOffset now) =>
+    public Task RefreshSessionsAsync(IEnumerable<(string Id, string Username, string OriginId, string Stream, string Json)> sessions, TimeSpan ttl, TimeSpan originTtl, DateTimeOffset now, string instance) =>
         GuardAsync<bool>(async () =>
         {
             var batch = Db.CreateBatch();
@@ -84,7 +96,7 @@ internal sealed partial class RedisStore : IDisposable
             foreach (var (id, username, originId, stream, json) in sessions)
             {
                 pending.Add(batch.ScriptEvaluateAsync(RefreshSessionScript, null,
-                    [_prefix, id, username, originId, stream, json, Seconds(ttl), expires, Seconds(originTtl)]));
+                    [_prefix, id, username, originId, stream, json, Seconds(ttl), expires, Seconds(originTtl), instance]));
             }
 
             batch.Execute();
@@ -93,6 +105,26 @@ internal sealed partial class RedisStore : IDisposable
         });
 
     public async Task<bool> RemoveSessionAsync(string id) => (long)await RunAsync(RemoveSessionScript, id) == 1;
+
+    /// <summary>Removes a session unless an instance other than <paramref name="instance"/> claimed it; true when removed.</summary>
+    public async Task<bool> ReleaseSessionAsync(string id, string instance) => (long)await RunAsync(RemoveSessionScript, id, instance) == 1;
+
+    /// <summary>Maps each verified player address to its session, for <paramref name="ttl"/>.</summary>
+    public Task PutPlayerAddressesAsync(IEnumerable<PlayerAddress> addresses, TimeSpan ttl) =>
+        GuardAsync<bool>(async () =>
+        {
+            var batch = Db.CreateBatch();
+            var pending = addresses.Select(a => (Task)batch.StringSetAsync(_prefix + "player:" + a.Address, a.SessionId, ttl)).ToList();
+            batch.Execute();
+            await Task.WhenAll(pending);
+            return true;
+        });
+
+    public async Task<string?> FindSessionByPlayerAddressAsync(string address)
+    {
+        var id = await GuardAsync(() => Db.StringGetAsync(_prefix + "player:" + address));
+        return id.HasValue ? await GetSessionAsync((string)id!) : null;
+    }
 
     public async Task<string?> GetSessionAsync(string id)
     {
