@@ -7,7 +7,7 @@
 //
 // stdout: one line "READY {...}" once every player connected (or gave up), then a line
 // "STATS {...}" every 200 ms: per player its session URL, RTP packets received, the time since the last
-// one and the longest gap between two packets so far (all in ms). stdin closing, or SIGTERM, ends the
+// one and the longest gap between two packets so far (all in ms), and when that gap ended (Unix ms). stdin closing, or SIGTERM, ends the
 // players (with a DELETE of each session when --delete-on-exit is given).
 // Everything else goes to stderr.
 
@@ -47,7 +47,7 @@ async function gathered(pc) {
 }
 
 async function startPlayer(index) {
-  const player = { index, location: null, rtp: 0, lastRtp: 0, firstRtp: 0, maxGapMs: 0, state: "new", error: null, pc: null };
+  const player = { index, location: null, rtp: 0, lastRtp: 0, firstRtp: 0, maxGapMs: 0, maxGapEndedAt: null, state: "new", error: null, pc: null };
   const pc = new RTCPeerConnection({
     iceServers: [], // no network but what the test started
     iceUseIpv4: true,
@@ -61,8 +61,12 @@ async function startPlayer(index) {
   pc.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe(() => {
       const now = performance.now();
-      if (player.rtp > 0) player.maxGapMs = Math.max(player.maxGapMs, now - player.lastRtp);
-      else player.firstRtp = now;
+      if (player.rtp > 0 && now - player.lastRtp > player.maxGapMs) {
+        player.maxGapMs = now - player.lastRtp;
+        player.maxGapEndedAt = Date.now();
+      } else if (player.rtp === 0) {
+        player.firstRtp = now;
+      }
       player.rtp++;
       player.lastRtp = now;
     });
@@ -93,6 +97,7 @@ function view(p, now) {
     rtp: p.rtp,
     lastRtpAgoMs: p.rtp > 0 ? Math.round(now - p.lastRtp) : null,
     maxGapMs: Math.round(p.maxGapMs),
+    maxGapEndedAt: p.maxGapEndedAt,
   };
 }
 

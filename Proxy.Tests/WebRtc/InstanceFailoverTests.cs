@@ -54,6 +54,7 @@ public sealed class InstanceFailoverTests(ITestOutputHelper output)
         await a.KillAsync();
         var switched = Stopwatch.StartNew();
         await balancer.PointAtAsync(new IPEndPoint(AddressB, port));
+        var switchedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var before = players.Players.Select(p => p.GetProperty("rtp").GetInt32()).ToList();
 
         await Wait.UntilAsync(
@@ -62,9 +63,14 @@ public sealed class InstanceFailoverTests(ITestOutputHelper output)
         var allBack = switched.Elapsed;
         var gaps = players.Players.Select(p => p.GetProperty("maxGapMs").GetInt32()).ToList();
 
+        // For each werift player, the time from the switch to its first media through B: the end of its
+        // longest gap (the failover's), on the same clock as the switch.
+        var afterSwitch = players.Players.Select(p => p.GetProperty("maxGapEndedAt").GetInt64() - switchedAt).Order().ToList();
+
         var result = await browser;
-        output.WriteLine($"werift players: longest media gap {string.Join(", ", gaps)} ms; all back {allBack.TotalMilliseconds:F0} ms after the switch");
-        output.WriteLine($"Chromium: longest stall {result.Json.GetProperty("maxStallMs").GetInt32()} ms, frames decoded {result.FramesDecoded}");
+        var stall = result.Json.GetProperty("maxStallMs").GetInt32();
+        output.WriteLine($"werift players: media through B {string.Join(", ", afterSwitch)} ms after the switch; longest gaps {string.Join(", ", gaps)} ms");
+        output.WriteLine($"Chromium: longest stall {stall} ms (from A's death, so an upper bound), frames decoded {result.FramesDecoded}");
         Assert.True(result.Ok, result.ToString());
 
         // The origin saw each session move to B's socket on the binding request B sent ("session address change").
@@ -74,17 +80,18 @@ public sealed class InstanceFailoverTests(ITestOutputHelper output)
         Assert.All(sessions, s => Assert.False(s.GetProperty("closed").GetBoolean(), $"origin session still open: {s}"));
         Assert.Contains("found in the shared registry by its player address", b.Output);
 
-        // The gap each viewer saw, from A's last media to B's first. B can relay a player only once the player
-        // sends something through the balancer (the balancer maps only flows the player opens, and the player
-        // takes media only from the address it sends to); once that first datagram arrives, the origin is moved
-        // at once and media follows within a round trip. So the gap is bounded by how often a player sends when
-        // no media arrives: RTCP receiver reports every 0.5-1.5 s (werift; Chromium about every second), where
-        // B used to wait for the next consent check (4-6 s for werift, ~5 s for a browser). The issue's target
-        // of 1 s for every player is met at the median but cannot be promised for each: see the README.
-        var stalls = gaps.Append(result.Json.GetProperty("maxStallMs").GetInt32()).Order().ToList();
-        output.WriteLine($"media gap p50 {stalls[stalls.Count / 2]} ms, max {stalls[^1]} ms");
-        Assert.True(stalls[stalls.Count / 2] <= 1000, $"median media gap over 1 s: {string.Join(", ", stalls)}");
-        Assert.All(stalls, gap => Assert.True(gap <= 2000, $"a player's media gap was {gap} ms, longer than its RTCP interval (1.5 s at most) allows: {string.Join(", ", stalls)}"));
+        // B can relay a player only once the player sends something through the balancer (the balancer maps
+        // only flows the player opens, and the player takes media only from the address it sends to); from that
+        // first datagram, the origin is moved at once and media follows within a round trip. So the time to
+        // media is bounded by how often a player sends while no media arrives: RTCP receiver reports every
+        // 0.5-1.5 s (werift; Chromium about every second), where B used to wait for the next consent check
+        // (4-6 s for werift, ~5 s for a browser). The issue's target, 1 s for every player, holds at the median
+        // and cannot be promised for each: see the README.
+        var all = afterSwitch.Append(stall).Order().ToList();
+        output.WriteLine($"time to media after the switch: p50 {afterSwitch[afterSwitch.Count / 2]} ms, max {all[^1]} ms (Chromium's stall included)");
+        Assert.All(afterSwitch, t => Assert.True(t > 0, $"a gap ended before the switch: {string.Join(", ", afterSwitch)}"));
+        Assert.True(afterSwitch[afterSwitch.Count / 2] <= 1000, $"median time to media after the switch over 1 s: {string.Join(", ", afterSwitch)}");
+        Assert.All(all, t => Assert.True(t <= 2000, $"a player waited {t} ms for media, longer than its RTCP interval (1.5 s at most) allows: {string.Join(", ", all)}"));
     }
 
     private static async Task<List<System.Text.Json.JsonElement>> WhepSessionsAsync(OriginPeer origin) =>

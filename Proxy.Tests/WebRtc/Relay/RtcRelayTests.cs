@@ -357,7 +357,7 @@ public abstract class RtcRelayTestsBase : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Close_ByPlayersDelete_OrOriginGone_OriginNotToldAgain()
+    public async Task Close_ByPlayersDelete_OriginNotToldAgain_ByProxyStopping_OriginTold()
     {
         var orphaned = 0;
         _relay.OriginSessionOrphaned += (_, _) => Interlocked.Increment(ref orphaned);

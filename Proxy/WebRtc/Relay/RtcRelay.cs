@@ -224,10 +224,18 @@ internal sealed partial class RtcRelay : UdpRelayService
 
         // Sent on the session's socket directly, not counted as the player's: the request is the proxy's own,
         // and the counters belong to the receive thread.
-        if (session.OriginSocket is { } socket)
+        try
         {
-            socket.Send(request, SocketFlags.None, out _);
-            socket.Send(datagram, SocketFlags.None, out _);
+            if (session.OriginSocket is { } socket)
+            {
+                socket.Send(request, SocketFlags.None, out _);
+                socket.Send(datagram, SocketFlags.None, out _);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile: nothing to move.
+            return false;
         }
 
         Claim(record);

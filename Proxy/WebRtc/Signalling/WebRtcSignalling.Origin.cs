@@ -10,14 +10,25 @@ internal sealed partial class WebRtcSignalling
     /// Picks the stream's origin and posts the offer to the same path there. An origin that refuses the
     /// connection or does not answer in time goes into quarantine (no new streams for a while, before its TTL
     /// would tell), and the offer goes once more, to the origin picked then: the player gets an answer from an
-    /// origin that works, or 503 when none is left.
+    /// origin that works, or the first origin's error (502 or 504) when no other is left.
     /// </summary>
     private async Task<(OriginServer Origin, Uri Target, OriginResponse Answer)> OfferToOriginAsync(
         StreamUrl stream, HttpRequest request, string body, string contentType, CancellationToken cancellationToken)
     {
+        OriginException? failed = null;
         for (var attempt = 0; ; attempt++)
         {
-            var origin = await _registry.PickOriginAsync(stream, cancellationToken);
+            OriginServer origin;
+            try
+            {
+                origin = await _registry.PickOriginAsync(stream, cancellationToken);
+            }
+            catch (NoOriginAvailableException) when (failed is not null)
+            {
+                // The only origin just failed: the player hears why (502 or 504), not "no origin".
+                throw failed;
+            }
+
             var target = new Uri(ApiBaseOf(origin), request.Path.Value + request.QueryString.Value);
             try
             {
@@ -31,6 +42,8 @@ internal sealed partial class WebRtcSignalling
                 {
                     throw;
                 }
+
+                failed = e;
             }
         }
     }
