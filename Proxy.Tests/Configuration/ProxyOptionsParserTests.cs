@@ -1,5 +1,6 @@
 using System.Net;
 using SrsProxy.Configuration;
+using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Configuration;
 
@@ -286,5 +287,27 @@ public class ProxyOptionsParserTests
         var srt = Parse(("PROXY_SRT_IDLE_TIMEOUT", "3s"), ("PROXY_SRT_SOCKET_BUFFER", "131072"), ("PROXY_SRT_SESSION_SOCKET_BUFFER", "262144"));
         Assert.Equal((TimeSpan.FromSeconds(3), 131072, 262144), (srt.SrtIdleTimeout, srt.SrtSocketBufferBytes, srt.SrtSessionSocketBufferBytes));
         Assert.Equal(TimeSpan.FromSeconds(30), srt.RtcIdleTimeout);
+    }
+
+    /// <summary>
+    /// The deploy kit's tests accept exactly the names in <see cref="ProxyOptionsParser.VariableNames"/>, so the list
+    /// must be what the parser reads: a name read but unlisted throws at parse, a name listed but never read
+    /// would let a manifest set a variable that does nothing.
+    /// </summary>
+    [Fact]
+    public void VariableNames_AreExactlyTheNamesParseReads()
+    {
+        // Every optional branch taken: the default backend and both spellings of the token.
+        var env = new RecordingEnvironment(new Dictionary<string, string>
+        {
+            ["PROXY_DEFAULT_BACKEND_ENABLED"] = "on",
+            ["PROXY_DEFAULT_BACKEND_HTTP"] = "8080",
+            ["PROXY_HTTP_API_AUTH_ENABLED"] = "on",
+            ["PROXY_HTTP_API_AUTH_TYPE"] = "bearer",
+            ["PROXY_HTTP_API_AUTH_TOKEN"] = "t",
+            ["PROXY_SYSTEM_API_TOKEN"] = "t",
+        });
+        ProxyOptionsParser.Parse(env);
+        Assert.Equal(ProxyOptionsParser.VariableNames.Order(StringComparer.Ordinal), env.Asked.Order(StringComparer.Ordinal));
     }
 }
