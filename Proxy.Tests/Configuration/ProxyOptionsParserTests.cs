@@ -1,5 +1,6 @@
 using System.Net;
 using SrsProxy.Configuration;
+using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Configuration;
 
@@ -337,5 +338,27 @@ public class ProxyOptionsParserTests
     {
         var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_REDIS_SENTINELS", "10.0.0.1"), ("PROXY_REDIS_SENTINEL_MASTER", "my master")));
         Assert.Contains("PROXY_REDIS_SENTINEL_MASTER=my master: expected the name of the sentinels' monitor line, without spaces", e.Message);
+    }
+
+    /// <summary>
+    /// The deploy kit's tests accept exactly the names in <see cref="ProxyOptionsParser.VariableNames"/>, so the list
+    /// must be what the parser reads: a name read but unlisted throws at parse, a name listed but never read
+    /// would let a manifest set a variable that does nothing.
+    /// </summary>
+    [Fact]
+    public void VariableNames_AreExactlyTheNamesParseReads()
+    {
+        // Every optional branch taken: the default backend and both spellings of the token.
+        var env = new RecordingEnvironment(new Dictionary<string, string>
+        {
+            ["PROXY_DEFAULT_BACKEND_ENABLED"] = "on",
+            ["PROXY_DEFAULT_BACKEND_HTTP"] = "8080",
+            ["PROXY_HTTP_API_AUTH_ENABLED"] = "on",
+            ["PROXY_HTTP_API_AUTH_TYPE"] = "bearer",
+            ["PROXY_HTTP_API_AUTH_TOKEN"] = "t",
+            ["PROXY_SYSTEM_API_TOKEN"] = "t",
+        });
+        ProxyOptionsParser.Parse(env);
+        Assert.Equal(ProxyOptionsParser.VariableNames.Order(StringComparer.Ordinal), env.Asked.Order(StringComparer.Ordinal));
     }
 }

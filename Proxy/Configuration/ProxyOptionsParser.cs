@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -25,6 +26,27 @@ internal static class ProxyOptionsParser
         ["PROXY_SYSTEM_API_TOKEN"] = "PROXY_HTTP_API_AUTH_TOKEN",
     };
 
+    /// <summary>
+    /// Every variable the parser reads, under each of its names (<see cref="Aliases"/> included). The deploy kit's
+    /// tests check each name a manifest or compose file sets against it, so a misspelt variable, which the proxy
+    /// would silently ignore, fails a test instead. <see cref="Parse"/> refuses to read a name missing here,
+    /// so the list cannot fall behind the parser.
+    /// </summary>
+    public static readonly FrozenSet<string> VariableNames = new[]
+    {
+        "GO_PPROF", "PROXY_PPROF",
+        "PROXY_HTTP_API", "PROXY_HTTP_SERVER", "PROXY_RTMP_SERVER", "PROXY_WEBRTC_SERVER", "PROXY_SRT_SERVER", "PROXY_SYSTEM_API",
+        "PROXY_FORCE_QUIT_TIMEOUT", "PROXY_GRACE_QUIT_TIMEOUT", "PROXY_STATIC_FILES", "PROXY_LOAD_BALANCER_TYPE",
+        "PROXY_REDIS_HOST", "PROXY_REDIS_PORT", "PROXY_REDIS_PASSWORD", "PROXY_REDIS_DB", "PROXY_REDIS_PREFIX", "PROXY_REDIS_KEY_PREFIX",
+        "PROXY_ORIGIN_TTL", "PROXY_ORIGIN_SERVER_TTL", "PROXY_RTC_IDLE_TIMEOUT", "PROXY_ORIGIN_TIMEOUT", "PROXY_ORIGIN_QUARANTINE",
+        "PROXY_RTC_MAX_SESSIONS", "PROXY_MAX_ORIGINS", "PROXY_RTC_SOCKET_BUFFER", "PROXY_RTC_SESSION_SOCKET_BUFFER",
+        "PROXY_RTC_PUMPS", "PROXY_RTC_COALESCE", "PROXY_SRT_IDLE_TIMEOUT", "PROXY_SRT_SOCKET_BUFFER", "PROXY_SRT_SESSION_SOCKET_BUFFER",
+        "PROXY_CANDIDATE", "PROXY_DEFAULT_BACKEND_ENABLED", "PROXY_DEFAULT_BACKEND_IP", "PROXY_DEFAULT_BACKEND_RTMP",
+        "PROXY_DEFAULT_BACKEND_HTTP", "PROXY_DEFAULT_BACKEND_API", "PROXY_DEFAULT_BACKEND_RTC", "PROXY_DEFAULT_BACKEND_SRT",
+        "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_ENABLED", "PROXY_HTTP_API_AUTH_TYPE", "PROXY_HTTP_API_AUTH_TOKEN",
+        "PROXY_REDIS_SENTINELS", "PROXY_REDIS_SENTINEL_MASTER", "PROXY_REDIS_SENTINEL_PASSWORD",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
     /// <summary>Values never written into an error message or the start-up line.</summary>
     private static readonly HashSet<string> Secrets = new(StringComparer.Ordinal)
     {
@@ -39,7 +61,9 @@ internal static class ProxyOptionsParser
         var defaults = new ProxyOptions();
 
         // A blank value counts as unset, as in the reference: a .env file often lists every name, empty.
-        string? Raw(string name) => env.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+        string? Raw(string name) => !VariableNames.Contains(name)
+            ? throw new InvalidOperationException($"{name} is read but missing from ProxyOptionsParser.VariableNames")
+            : env.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
 
         static string Shown(string name, string text) => $"{name}={(Secrets.Contains(name) ? Masked : text)}";
 
