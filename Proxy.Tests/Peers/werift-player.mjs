@@ -7,7 +7,8 @@
 //
 // stdout: one line "READY {...}" once every player connected (or gave up), then a line
 // "STATS {...}" every 200 ms: per player its session URL, RTP packets received, the time since the last
-// one and the longest gap between two packets so far (all in ms), and when that gap ended (Unix ms). stdin closing, or SIGTERM, ends the
+// one and the longest gap between two packets so far (all in ms), and the last gaps of 250 ms or more with
+// when each began and ended (Unix ms). stdin closing, or SIGTERM, ends the
 // players (with a DELETE of each session when --delete-on-exit is given).
 // Everything else goes to stderr.
 
@@ -30,6 +31,9 @@ if (!opts.url) throw new Error("--url is required");
 
 const log = (m) => process.stderr.write(`[werift-player] ${m}\n`);
 
+/** Gaps between two RTP packets listed one by one (video at 15 fps sends every ~67 ms). */
+const LONG_GAP_MS = 250;
+
 const VIDEO = [
   new RTCRtpCodecParameters({
     mimeType: "video/VP8",
@@ -47,7 +51,7 @@ async function gathered(pc) {
 }
 
 async function startPlayer(index) {
-  const player = { index, location: null, rtp: 0, lastRtp: 0, firstRtp: 0, maxGapMs: 0, maxGapEndedAt: null, state: "new", error: null, pc: null };
+  const player = { index, location: null, rtp: 0, lastRtp: 0, lastRtpAt: 0, firstRtp: 0, maxGapMs: 0, gaps: [], state: "new", error: null, pc: null };
   const pc = new RTCPeerConnection({
     iceServers: [], // no network but what the test started
     iceUseIpv4: true,
@@ -61,14 +65,21 @@ async function startPlayer(index) {
   pc.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe(() => {
       const now = performance.now();
-      if (player.rtp > 0 && now - player.lastRtp > player.maxGapMs) {
-        player.maxGapMs = now - player.lastRtp;
-        player.maxGapEndedAt = Date.now();
-      } else if (player.rtp === 0) {
+      const at = Date.now();
+      if (player.rtp > 0) {
+        const gap = now - player.lastRtp;
+        player.maxGapMs = Math.max(player.maxGapMs, gap);
+        // Gaps a viewer would notice, with when they began and ended (Unix ms), the last few kept.
+        if (gap >= LONG_GAP_MS) {
+          player.gaps.push({ from: player.lastRtpAt, to: at, ms: Math.round(gap) });
+          if (player.gaps.length > 16) player.gaps.shift();
+        }
+      } else {
         player.firstRtp = now;
       }
       player.rtp++;
       player.lastRtp = now;
+      player.lastRtpAt = at;
     });
   });
   try {
@@ -97,7 +108,7 @@ function view(p, now) {
     rtp: p.rtp,
     lastRtpAgoMs: p.rtp > 0 ? Math.round(now - p.lastRtp) : null,
     maxGapMs: Math.round(p.maxGapMs),
-    maxGapEndedAt: p.maxGapEndedAt,
+    gaps: p.gaps,
   };
 }
 
