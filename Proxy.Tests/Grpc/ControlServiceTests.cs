@@ -90,7 +90,9 @@ public sealed class ControlServiceTests
         }
 
         await using var players = await WeriftPlayers.StartAsync(Whep(proxy), 1);
-        var id = new Uri(players.Players[0].GetProperty("location").GetString()!).Segments[^1];
+        var player = Assert.Single(players.Players);
+        Assert.True(player.GetProperty("rtp").GetInt32() > 0, $"player playing: {player}\n{players.Stderr}");
+        var id = new Uri(player.GetProperty("location").GetString()!).Segments[^1];
         var last = await node.StandardOutput.ReadToEndAsync();
         await node.WaitForExitAsync();
         var line = last.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
@@ -110,11 +112,13 @@ public sealed class ControlServiceTests
         Assert.Equal("whep", result.GetProperty("opened").GetProperty("kind").GetString());
         var listed = Assert.Single(result.GetProperty("listed").EnumerateArray());
         Assert.Equal(id, listed.GetProperty("id").GetString());
+        Assert.True(long.Parse(listed.GetProperty("packets_to_player").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 50, $"listed playing: {listed}");
         Assert.Equal(id, result.GetProperty("closeAnswer").GetProperty("id").GetString());
         Assert.Equal("closed by operator", result.GetProperty("closed").GetProperty("reason").GetString());
 
         Assert.Equal(0, proxy.Relay.SessionCount);
         await Wait.UntilAsync(async () => (await WhepSessionsAsync(origin)).Any(s => s.GetProperty("deleted").GetBoolean()), "the origin's session DELETEd", 10_000);
+        await Wait.UntilAsync(() => players.Players[0].GetProperty("lastRtpAgoMs").GetInt32() > 1500, "the player gets no more media", 10_000);
     }
 
     /// <summary>Without a token configured the service is open, as the system API is; health never needs one.</summary>

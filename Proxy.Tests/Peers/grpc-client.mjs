@@ -8,8 +8,8 @@
 //
 // It checks health (overall and each part), that the Control service refuses a call without the token,
 // then watches events. Once the watch is subscribed it prints "WATCHING" on stdout: the test then starts a
-// player. On that player's "opened" event it lists the sessions, closes the player's session and waits for
-// its "closed" event. Last line on stdout: one JSON object with what it saw; "ok" is true only when every
+// player. On that player's "opened" event it lists the sessions until the player's plays (media relayed to
+// it), closes the player's session and waits for its "closed" event. Last line on stdout: one JSON object with what it saw; "ok" is true only when every
 // step passed. Diagnostics go to stderr.
 
 import * as grpc from "@grpc/grpc-js";
@@ -86,7 +86,15 @@ try {
         if (event.kind === "session_opened" && !result.opened) {
           const session = event.session_opened.session;
           result.opened = { id: session.id, kind: session.kind, stream: session.stream, origin_id: session.origin_id };
-          const listing = await unary(controlClient, "ListSessions", {}, withToken());
+          // The session opens with the offer, before ICE and DTLS: list until it plays, so that what is
+          // closed is a playing player. The handshakes take a dozen datagrams or so; past 50, media flows.
+          let listing;
+          for (let tries = 0; tries < 100; tries++) {
+            listing = await unary(controlClient, "ListSessions", {}, withToken());
+            const mine = listing.sessions.find((s) => s.id === session.id);
+            if (mine && Number(mine.packets_to_player) > 50) break;
+            await new Promise((r) => setTimeout(r, 200));
+          }
           result.listed = listing.sessions.map((s) => ({ id: s.id, kind: s.kind, stream: s.stream, packets_to_player: s.packets_to_player }));
           // The closed event may come before the answer: both are awaited below.
           closing = unary(controlClient, "CloseSession", { session_id: session.id }, withToken());
