@@ -26,14 +26,15 @@ internal sealed class TestProxy : IAsyncDisposable
         Players = players;
 
         // Kestrel binds its endpoints, and lists the addresses it bound, in the order ProxyApp.Build declares
-        // them: the HTTP API, the system API, the HTTP server, then pprof when it is on.
+        // them: the HTTP API, the system API, the HTTP server, then pprof and gRPC when they are on.
         ListeningAddresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri($"http://127.0.0.1:{new Uri(a).Port}/")).ToList();
-        Assert.Equal(options.Pprof is null ? 3 : 4, ListeningAddresses.Count);
+        Assert.Equal(3 + (options.Pprof is null ? 0 : 1) + (options.Grpc is null ? 0 : 1), ListeningAddresses.Count);
         HttpApi = ListeningAddresses[0];
         SystemApi = ListeningAddresses[1];
         HttpServer = ListeningAddresses[2];
         Pprof = options.Pprof is null ? null : new Uri(ListeningAddresses[3], "debug/pprof/");
+        Grpc = options.Grpc is null ? null : ListeningAddresses[^1];
         Relay = app.Services.GetRequiredService<RtcRelay>();
         Rtmp = app.Services.GetRequiredService<RtmpServer>();
         Srt = app.Services.GetRequiredService<SrtRelay>();
@@ -53,6 +54,9 @@ internal sealed class TestProxy : IAsyncDisposable
 
     /// <summary>The profiling endpoint's <c>/debug/pprof/</c>, when the options set <c>Pprof</c>.</summary>
     public Uri? Pprof { get; }
+
+    /// <summary>The gRPC listener (h2c), when the options set <c>Grpc</c>.</summary>
+    public Uri? Grpc { get; }
 
     public IServiceProvider Services => _app.Services;
 

@@ -58,6 +58,18 @@ public class ProxyOptionsParserTests
         Assert.Equal(new ListenAddress(IPAddress.Loopback, 6061), Parse(("PROXY_PPROF", "127.0.0.1:6061")).Pprof);
     }
 
+    /// <summary>gRPC is an operator's port: off unless set, and then a listener like the others.</summary>
+    [Fact]
+    public void Parse_Grpc_OffByDefault_ListenAddressWhenSet_ClashesWithOtherListeners()
+    {
+        Assert.Null(Parse().Grpc);
+        Assert.Equal(new ListenAddress(IPAddress.Loopback, 9090), Parse(("PROXY_GRPC", "127.0.0.1:9090")).Grpc);
+        Assert.Contains(("PROXY_GRPC", "(off)"), ProxyOptionsParser.Describe(Parse()));
+        Assert.Contains("PROXY_GRPC=abc", Assert.Throws<ConfigurationException>(() => Parse(("PROXY_GRPC", "abc"))).Message);
+        var clash = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_GRPC", "12025")));
+        Assert.Contains("PROXY_GRPC=:12025", clash.Message);
+    }
+
     [Theory]
     [InlineData("PROXY_HTTP_API", "abc")]
     [InlineData("PROXY_HTTP_API", "70000")]

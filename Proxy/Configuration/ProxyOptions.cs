@@ -29,6 +29,13 @@ internal sealed record ProxyOptions
     /// <summary>Profiling listener (<c>GO_PPROF</c>); null = off, nothing listens.</summary>
     public ListenAddress? Pprof { get; init; }
 
+    /// <summary>
+    /// gRPC listener (<c>PROXY_GRPC</c>): the standard health service and the operator's <c>srsproxy.v1.Control</c>,
+    /// HTTP/2 without TLS (h2c). Defaults to null = off, nothing listens, because it is an operator's port that a
+    /// deployment opens on purpose.
+    /// </summary>
+    public ListenAddress? Grpc { get; init; }
+
     /// <summary>Hard exit after a shutdown signal. Defaults to 30 s like the reference.</summary>
     public TimeSpan ForceQuitTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

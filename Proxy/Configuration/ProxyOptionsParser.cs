@@ -44,7 +44,7 @@ internal static class ProxyOptionsParser
         "PROXY_CANDIDATE", "PROXY_DEFAULT_BACKEND_ENABLED", "PROXY_DEFAULT_BACKEND_IP", "PROXY_DEFAULT_BACKEND_RTMP",
         "PROXY_DEFAULT_BACKEND_HTTP", "PROXY_DEFAULT_BACKEND_API", "PROXY_DEFAULT_BACKEND_RTC", "PROXY_DEFAULT_BACKEND_SRT",
         "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_ENABLED", "PROXY_HTTP_API_AUTH_TYPE", "PROXY_HTTP_API_AUTH_TOKEN",
-        "PROXY_REDIS_SENTINELS", "PROXY_REDIS_SENTINEL_MASTER", "PROXY_REDIS_SENTINEL_PASSWORD",
+        "PROXY_REDIS_SENTINELS", "PROXY_REDIS_SENTINEL_MASTER", "PROXY_REDIS_SENTINEL_PASSWORD", "PROXY_GRPC",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Values never written into an error message or the start-up line.</summary>
@@ -174,6 +174,11 @@ internal static class ProxyOptionsParser
         }
 
         options = ParseSentinels(Get, options, errors);
+        // Empty = off, as GO_PPROF: an operator's port is opened on purpose.
+        if (Read<ListenAddress?>("PROXY_GRPC", null, text => ListenAddress.TryParse(text, out var a) ? (true, a) : (false, null), "expected a port (9090) or host:port (127.0.0.1:9090)") is { } grpc)
+        {
+            options = options with { Grpc = grpc };
+        }
 
         var balancer = Get("PROXY_LOAD_BALANCER_TYPE");
         switch (balancer?.ToLowerInvariant())
@@ -355,6 +360,11 @@ internal static class ProxyOptionsParser
             listeners.Add(("GO_PPROF", pprof, ProtocolType.Tcp));
         }
 
+        if (options.Grpc is { } grpc)
+        {
+            listeners.Add(("PROXY_GRPC", grpc, ProtocolType.Tcp));
+        }
+
         foreach (var group in listeners.Where(l => l.Address.Port != 0).GroupBy(l => (l.Address.Port, l.Protocol)))
         {
             if (group.Count() > 1)
@@ -372,6 +382,7 @@ internal static class ProxyOptionsParser
         yield return ("GO_PPROF", o.Pprof?.ToString() ?? "(off)");
         yield return ("PROXY_FORCE_QUIT_TIMEOUT", GoDuration.Format(o.ForceQuitTimeout));
         yield return ("PROXY_GRACE_QUIT_TIMEOUT", GoDuration.Format(o.GraceQuitTimeout));
+        yield return ("PROXY_GRPC", o.Grpc?.ToString() ?? "(off)");
         yield return ("PROXY_HTTP_API", o.HttpApi.ToString());
         yield return ("PROXY_HTTP_SERVER", o.HttpServer.ToString());
         yield return ("PROXY_RTMP_SERVER", o.RtmpServer.ToString());

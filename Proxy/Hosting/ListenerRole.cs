@@ -14,4 +14,7 @@ internal enum ListenerRole
 
     /// <summary><c>GO_PPROF</c>: the profiling endpoint; listened on only when set.</summary>
     Pprof,
+
+    /// <summary><c>PROXY_GRPC</c>: gRPC health and the operator's service, HTTP/2 only; listened on only when set.</summary>
+    Grpc,
 }

@@ -12,12 +12,25 @@ internal static class Listeners
 {
     private static readonly object RoleKey = new();
 
-    public static void Listen(KestrelServerOptions kestrel, ListenerRole role, IPEndPoint endPoint) =>
-        kestrel.Listen(endPoint, listen => listen.Use(next => connection =>
+    /// <summary>
+    /// Listens for one role. <paramref name="protocols"/> defaults to Kestrel's (HTTP/1.1 and HTTP/2 with TLS,
+    /// so HTTP/1.1 in clear); gRPC passes <see cref="HttpProtocols.Http2"/>, since without TLS there is no ALPN
+    /// to agree on HTTP/2 and its clients speak it from the first byte (h2c, "prior knowledge").
+    /// </summary>
+    public static void Listen(KestrelServerOptions kestrel, ListenerRole role, IPEndPoint endPoint, HttpProtocols? protocols = null) =>
+        kestrel.Listen(endPoint, listen =>
         {
-            connection.Items[RoleKey] = role;
-            return next(connection);
-        }));
+            if (protocols is { } chosen)
+            {
+                listen.Protocols = chosen;
+            }
+
+            listen.Use(next => connection =>
+            {
+                connection.Items[RoleKey] = role;
+                return next(connection);
+            });
+        });
 
     public static ListenerRole? RoleOf(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(RoleKey, out var role) == true ? (ListenerRole)role! : null;

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using SrsProxy.Configuration;
+using SrsProxy.Grpc;
 using SrsProxy.Http;
 using SrsProxy.HttpStream;
 using SrsProxy.Metrics;
@@ -51,6 +53,11 @@ internal static class ProxyApp
             {
                 Listeners.Listen(kestrel, ListenerRole.Pprof, pprof.ToEndPoint());
             }
+
+            if (options.Grpc is { } grpc)
+            {
+                Listeners.Listen(kestrel, ListenerRole.Grpc, grpc.ToEndPoint(), HttpProtocols.Http2);
+            }
         });
         // The drain takes up to the grace; the services' own stop then closes what is left within the allowance.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.GraceQuitTimeout + DrainState.CloseAllowance);
@@ -59,6 +66,11 @@ internal static class ProxyApp
         if (options.Pprof is { } address)
         {
             builder.Services.AddProfiling(new ProfilingOptions { Address = address });
+        }
+
+        if (options.Grpc is not null)
+        {
+            builder.Services.AddProxyGrpc();
         }
 
         configure?.Invoke(builder);
@@ -93,6 +105,15 @@ internal static class ProxyApp
             {
                 pprof.UseRouting();
                 pprof.UseEndpoints(PprofEndpoints.Map);
+            });
+        }
+
+        if (options.Grpc is not null)
+        {
+            app.MapWhen(context => Listeners.RoleOf(context) == ListenerRole.Grpc, grpc =>
+            {
+                grpc.UseRouting();
+                grpc.UseEndpoints(GrpcEndpoints.Map);
             });
         }
 
@@ -140,6 +161,7 @@ internal static class ProxyApp
         services.AddSingleton<DrainState>();
         services.AddHostedService(sp => sp.GetRequiredService<DrainState>());
         services.AddSingleton<Readiness>();
+        services.AddSingleton<OperatorView>();
         return services;
     }
 }

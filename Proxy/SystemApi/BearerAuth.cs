@@ -42,28 +42,38 @@ internal static partial class BearerAuth
     }
 
     /// <summary>
-    /// The token of <c>Authorization: Bearer</c> (the scheme is case-insensitive, RFC 9110 section 11.1), else
-    /// of <c>?token=</c>, which SRS versions whose heartbeat cannot send a header put in the URL; null when neither.
+    /// The token of <c>Authorization: Bearer</c>, else of <c>?token=</c>, which SRS versions whose heartbeat
+    /// cannot send a header put in the URL; null when neither.
     /// </summary>
     private static string? Presented(HttpRequest request)
     {
-        const string Scheme = "Bearer ";
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        if (BearerOf(request.Headers.Authorization.ToString()) is { } bearer)
         {
-            var bearer = authorization[Scheme.Length..].Trim();
-            return bearer.Length > 0 ? bearer : null;
+            return bearer;
         }
 
         var query = request.Query["token"].ToString();
         return query.Length > 0 ? query : null;
     }
 
+    /// <summary>The token of an <c>Authorization</c> value of the Bearer scheme (case-insensitive, RFC 9110 section 11.1); null otherwise.</summary>
+    internal static string? BearerOf(string? authorization)
+    {
+        const string Scheme = "Bearer ";
+        if (authorization is null || !authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var bearer = authorization[Scheme.Length..].Trim();
+        return bearer.Length > 0 ? bearer : null;
+    }
+
     /// <summary>
     /// Compares digests in constant time: comparing the tokens themselves would return early on a length
     /// mismatch and tell a prober the token's length.
     /// </summary>
-    private static bool SameToken(string given, string expected) => CryptographicOperations.FixedTimeEquals(
+    internal static bool SameToken(string given, string expected) => CryptographicOperations.FixedTimeEquals(
         SHA256.HashData(Encoding.UTF8.GetBytes(given)),
         SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using SrsProxy.Http;
 using SrsProxy.Registry;
-using SrsProxy.Udp;
-using SrsProxy.WebRtc.Relay;
 
 namespace SrsProxy.SystemApi;
 
@@ -78,52 +76,14 @@ internal static partial class SystemApiEndpoints
         await JsonAnswer.WriteAsync(context, new RegisterAnswer(0, VersionAnswer.Current.Pid), SystemApiJsonContext.Default.RegisterAnswer);
     }
 
-    private static async Task OriginsAsync(HttpContext context, IProxyRegistry registry, TimeProvider time)
-    {
-        var now = time.GetUtcNow();
-        var origins = await registry.GetOriginsAsync(context.RequestAborted);
-        var views = origins.Select(o => new OriginView(
-            o.Origin.Id,
-            o.Origin.DeviceId,
-            o.Origin.Ip,
-            o.Alive,
-            o.Origin.IsStatic,
-            o.LastHeartbeat,
-            Math.Round((now - o.LastHeartbeat).TotalSeconds, 1),
-            o.ActiveSessions,
-            new Dictionary<string, string[]>
-            {
-                ["rtmp"] = o.Origin.Rtmp.Select(e => e.ToString()).ToArray(),
-                ["http"] = o.Origin.Http.Select(e => e.ToString()).ToArray(),
-                ["api"] = o.Origin.Api.Select(e => e.ToString()).ToArray(),
-                ["srt"] = o.Origin.Srt.Select(e => e.ToString()).ToArray(),
-                ["rtc"] = o.Origin.Rtc.Select(e => e.ToString()).ToArray(),
-            }) { UnreachableUntil = o.UnreachableUntil }).ToList();
-        await JsonAnswer.WriteAsync(context, new OriginsAnswer(0, views), SystemApiJsonContext.Default.OriginsAnswer);
-    }
+    private static async Task OriginsAsync(HttpContext context, OperatorView view) =>
+        await JsonAnswer.WriteAsync(context, new OriginsAnswer(0, await view.OriginsAsync(context.RequestAborted)), SystemApiJsonContext.Default.OriginsAnswer);
 
-    private static async Task StreamsAsync(HttpContext context, IProxyRegistry registry)
-    {
-        var streams = await registry.GetStreamsAsync(context.RequestAborted);
-        await JsonAnswer.WriteAsync(context, new StreamsAnswer(0, streams), SystemApiJsonContext.Default.StreamsAnswer);
-    }
+    private static async Task StreamsAsync(HttpContext context, OperatorView view) =>
+        await JsonAnswer.WriteAsync(context, new StreamsAnswer(0, await view.StreamsAsync(context.RequestAborted)), SystemApiJsonContext.Default.StreamsAnswer);
 
-    private static Task SessionsAsync(HttpContext context, RtcRelay relay, TimeProvider time)
-    {
-        var views = relay.Sessions.Select(s => new SessionView(
-            s.Id,
-            s.Record.Kind,
-            s.Record.StreamKey,
-            s.Record.OriginId,
-            s.OriginEndPoint.ToString(),
-            s.MediaAddress is { } media ? AddressText.Of(media) : null,
-            Math.Round(time.GetElapsedTime(s.LastActivity).TotalSeconds, 1),
-            Volatile.Read(ref s.PacketsToOrigin),
-            Volatile.Read(ref s.PacketsToClient),
-            Volatile.Read(ref s.BytesToOrigin),
-            Volatile.Read(ref s.BytesToClient))).ToList();
-        return JsonAnswer.WriteAsync(context, new SessionsAnswer(0, views), SystemApiJsonContext.Default.SessionsAnswer);
-    }
+    private static Task SessionsAsync(HttpContext context, OperatorView view) =>
+        JsonAnswer.WriteAsync(context, new SessionsAnswer(0, view.Sessions()), SystemApiJsonContext.Default.SessionsAnswer);
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Origin {OriginId} at {Ip} registered (api {Api}, rtc {Rtc})")]
     private static partial void LogRegistered(ILogger logger, string originId, string ip, string api, string rtc);

@@ -26,6 +26,9 @@ internal abstract class UdpRelayService : IHostedService, IAsyncDisposable, IUdp
     /// <summary>The engine for the origin-to-client half: batching pumps on Linux, else a loop per session.</summary>
     internal bool Batched { get; init; } = OperatingSystem.IsLinux();
 
+    /// <summary>Started and not yet stopping: the socket is bound and datagrams flow (the health service asks).</summary>
+    public bool IsRunning => _engine is not null && Volatile.Read(ref _stopped) == 0;
+
     /// <summary>The bound public address.</summary>
     public IPEndPoint LocalEndPoint => Engine.LocalEndPoint;
 

@@ -92,10 +92,20 @@ internal sealed partial class RtcRelay : UdpRelayService
         _byId[record.Id] = session;
         Interlocked.Increment(ref Counters.SessionsOpened);
         LogSessionOpened(record.Id, record.Kind, record.StreamKey, record.Username, originEndPoint);
+        SessionOpened?.Invoke(session);
         return true;
     }
 
     public RtcSession? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Raised on the opening thread once a session is relayed here (signalled, or adopted from another
+    /// instance), for the operator's event stream. A handler must be quick and must not throw.
+    /// </summary>
+    public event Action<RtcSession>? SessionOpened;
+
+    /// <summary>Raised on the closing thread once a session is closed here, with why; as <see cref="SessionOpened"/>.</summary>
+    public event Action<RtcSession, string>? SessionClosed;
 
     /// <summary>After an ICE restart: the session answers to its new username from now on.</summary>
     public bool TryUpdate(RtcSession session, RtcSessionRecord record)
@@ -144,6 +154,7 @@ internal sealed partial class RtcRelay : UdpRelayService
         EngineOrNull?.Detach(session);
         Counters.AddClosed(session);
         LogSessionClosed(session.Id, reason, session.PacketsToOrigin, session.PacketsToClient);
+        SessionClosed?.Invoke(session, reason);
         if (forget)
         {
             try
