@@ -178,6 +178,13 @@ internal static class ProxyOptionsParser
                 : ListenAddress.TryParse(text, out var address) ? (true, (true, address)) : (false, default),
             "expected off, a port (18000) or host:port (127.0.0.1:18000)");
         options = options with { WebRtcTcpEnabled = tcp.Enabled, WebRtcTcpServer = tcp.Address };
+        if (tcp is (true, null) && options.WebRtcServer.Port != 0 &&
+            new[] { options.HttpApi, options.HttpServer, options.RtmpServer, options.SystemApi }.Any(l => l.Port == options.WebRtcServer.Port))
+        {
+            // A drop-in must start with the reference's settings: one that put a TCP listener on the WebRTC port's
+            // number (legal when WebRTC was UDP only) gets no ICE-TCP by default rather than a refusal to start.
+            options = options with { WebRtcTcpEnabled = false };
+        }
 
         // GO_PPROF is the reference's name (PROXY_PPROF its alias). Empty = off.
         var pprof = Read<ListenAddress?>("GO_PPROF", null, text => ListenAddress.TryParse(text, out var a) ? (true, a) : (false, null), "expected :6060 or host:port");
@@ -394,7 +401,7 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_HTTP_SERVER", o.HttpServer.ToString());
         yield return ("PROXY_RTMP_SERVER", o.RtmpServer.ToString());
         yield return ("PROXY_WEBRTC_SERVER", o.WebRtcServer.ToString());
-        yield return ("PROXY_WEBRTC_TCP_SERVER", !o.WebRtcTcpEnabled ? "off" : o.WebRtcTcpServer?.ToString() ?? $"{o.WebRtcServer} (PROXY_WEBRTC_SERVER)");
+        yield return ("PROXY_WEBRTC_TCP_SERVER", !o.WebRtcTcpEnabled ? "off" : o.WebRtcTcpServer?.ToString() ?? $"{o.WebRtcServer} (as PROXY_WEBRTC_SERVER)");
         yield return ("PROXY_SRT_SERVER", o.SrtServer.ToString());
         yield return ("PROXY_SYSTEM_API", o.SystemApi.ToString());
         yield return ("PROXY_STATIC_FILES", o.StaticFiles);
