@@ -112,6 +112,25 @@ public class ProxyOptionsParserTests
     {
         var o = Parse(("PROXY_HTTP_API", "8000"), ("PROXY_WEBRTC_SERVER", "8000"));
         Assert.Equal(8000, o.WebRtcServer.Port);
+
+        // ICE-TCP would take the HTTP API's port: off by default then, so that such a setup still starts.
+        Assert.False(o.WebRtcTcpEnabled);
+    }
+
+    [Fact]
+    public void Parse_WebRtcTcpServer_DefaultsToWebRtcPort_CanMoveOrBeOff()
+    {
+        var o = Parse(("PROXY_WEBRTC_SERVER", "8000"));
+        Assert.True(o.WebRtcTcpEnabled);
+        Assert.Null(o.WebRtcTcpServer);
+        Assert.Equal((true, 8443), (Parse(("PROXY_WEBRTC_TCP_SERVER", "8443")).WebRtcTcpEnabled, Parse(("PROXY_WEBRTC_TCP_SERVER", "8443")).WebRtcTcpServer!.Value.Port));
+        Assert.False(Parse(("PROXY_WEBRTC_TCP_SERVER", "OFF")).WebRtcTcpEnabled);
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_WEBRTC_TCP_SERVER", "nope")));
+        Assert.Contains("PROXY_WEBRTC_TCP_SERVER=nope", e.Message);
+        e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_HTTP_API", "8443"), ("PROXY_WEBRTC_TCP_SERVER", "8443")));
+        Assert.Contains("two listeners on one port", e.Message);
+        Assert.Equal(TimeSpan.FromSeconds(2), Parse(("PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT", "2s")).RtcTcpFirstFrameTimeout);
+        Assert.Equal(7, Parse(("PROXY_RTC_TCP_MAX_CONNECTIONS", "7")).RtcTcpMaxConnections);
     }
 
     [Fact]

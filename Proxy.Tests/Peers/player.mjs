@@ -6,6 +6,11 @@
 //   node player.mjs --url <endpoint> [--mode whep|whip|play-json|publish-json]
 //        [--seconds 8] [--min-frames 10] [--delete] [--hold-ms N] [--audio]
 //        [--streamurl webrtc://host/app/stream] [--keep-mdns] [--no-gather-wait]
+//        [--only-tcp]
+//
+// --only-tcp removes every non-TCP a=candidate line from the answer before
+// setRemoteDescription, so ICE can only use TCP (RFC 6544): a player behind a
+// firewall that blocks UDP.
 //
 // The page is served by a tiny HTTP server on 127.0.0.1 (another port than the
 // endpoint, so every API call from the page is cross-origin and exercises CORS
@@ -31,6 +36,7 @@ function parseArgs(argv) {
     streamurl: null,
     keepMdns: false,
     gatherWait: true,
+    onlyTcp: false,
     chromium: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
   };
   for (let i = 2; i < argv.length; i++) {
@@ -50,6 +56,7 @@ function parseArgs(argv) {
       case "--streamurl": o.streamurl = next(); break;
       case "--keep-mdns": o.keepMdns = true; break;
       case "--no-gather-wait": o.gatherWait = false; break;
+      case "--only-tcp": o.onlyTcp = true; break;
       case "--chromium": o.chromium = next(); break;
       default: throw new Error(`unknown argument ${a}`);
     }
@@ -103,7 +110,7 @@ result.mode = opts.mode;
 
 /** Create the RTCPeerConnection, POST the offer, apply the answer. */
 async function pageStart(a) {
-  const out = { status: null, location: null, etag: null, contentType: null, answer: null, offer: null, sessionid: null, body: null, error: null };
+  const out = { status: null, location: null, etag: null, contentType: null, answer: null, appliedAnswer: null, offer: null, sessionid: null, body: null, error: null };
   try {
     await pageStartInner(a, out);
   } catch (e) {
@@ -207,7 +214,13 @@ async function pageStartInner(a, out) {
     out.answer = j.sdp;
     out.sessionid = j.sessionid ?? null;
   }
-  await pc.setRemoteDescription({ type: "answer", sdp: out.answer });
+  let answer = out.answer;
+  if (a.onlyTcp) {
+    // A UDP-blocking firewall, as far as ICE can tell: only the answer's TCP candidates are left to pair with.
+    answer = answer.split(/\r?\n/).filter((l) => !l.startsWith("a=candidate:") || / tcp /i.test(l)).join("\r\n");
+    out.appliedAnswer = answer;
+  }
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
 }
 
 /** Summarize getStats(). */
@@ -380,7 +393,7 @@ async function main() {
   // pageStartInner must be defined in the page too: inject both functions.
   await page.addScriptTag({ content: `${pageStartInner.toString()}\n` });
   const start = await page.evaluate(pageStart, {
-    mode: opts.mode, url: opts.url, audio: opts.audio, streamurl: opts.streamurl, gatherWait: opts.gatherWait,
+    mode: opts.mode, url: opts.url, audio: opts.audio, streamurl: opts.streamurl, gatherWait: opts.gatherWait, onlyTcp: opts.onlyTcp,
     httpTimeoutMs: 10000,
   });
   Object.assign(result, {
@@ -392,6 +405,7 @@ async function main() {
     answerSdp: start.answer,
     offerSdp: start.offer,
     remoteCandidates: candLines(start.answer),
+    appliedCandidates: candLines(start.appliedAnswer ?? start.answer),
     offerCandidates: candLines(start.offer),
   });
   log(`POST status=${start.status} location=${start.location} etag=${start.etag}`);

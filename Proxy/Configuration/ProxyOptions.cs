@@ -20,6 +20,33 @@ internal sealed record ProxyOptions
     /// <summary>WebRTC media, one UDP port for every session. Defaults to 18000.</summary>
     public ListenAddress WebRtcServer { get; init; } = new(null, 18000);
 
+    /// <summary>
+    /// ICE-TCP (RFC 6544) for players whose UDP is blocked (<c>PROXY_WEBRTC_TCP_SERVER</c>): a port or host:port,
+    /// or <c>off</c>. Defaults to null, meaning the host and port the UDP relay bound (<see cref="WebRtcServer"/>),
+    /// because firewalls that block UDP usually let TCP through to the same number, and one number is simpler to
+    /// open and to explain. Answers offer a passive TCP candidate there, below the UDP ones.
+    /// </summary>
+    public ListenAddress? WebRtcTcpServer { get; init; }
+
+    /// <summary>False with <c>PROXY_WEBRTC_TCP_SERVER=off</c>: no TCP listener, no TCP candidate. Defaults to on.</summary>
+    public bool WebRtcTcpEnabled { get; init; } = true;
+
+    /// <summary>
+    /// Cap on ICE-TCP connections open at once, authenticated or not (<c>PROXY_RTC_TCP_MAX_CONNECTIONS</c>); more
+    /// are closed at accept. Defaults to 1,000, because TCP is the fallback of the few players behind UDP-blocking
+    /// firewalls, and each connection may hold up to 128 queued frames (about 256 KiB of pooled buffers) while
+    /// its player reads slowly: 1,000 bound that at about 256 MiB.
+    /// </summary>
+    public int RtcTcpMaxConnections { get; init; } = 1_000;
+
+    /// <summary>
+    /// Time from a TCP connection's accept to its first whole frame, the STUN binding request that must
+    /// authenticate it (<c>PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT</c>). Defaults to 5 s, because a browser sends that
+    /// request as soon as the connection is up (RFC 6544 section 7.1), while a connection that sends nothing, or
+    /// a byte at a time, must not hold one of the capped places for long.
+    /// </summary>
+    public TimeSpan RtcTcpFirstFrameTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>SRT (UDP). Defaults to 20080.</summary>
     public ListenAddress SrtServer { get; init; } = new(null, 20080);
 

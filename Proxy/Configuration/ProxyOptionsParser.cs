@@ -45,6 +45,7 @@ internal static class ProxyOptionsParser
         "PROXY_DEFAULT_BACKEND_HTTP", "PROXY_DEFAULT_BACKEND_API", "PROXY_DEFAULT_BACKEND_RTC", "PROXY_DEFAULT_BACKEND_SRT",
         "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_ENABLED", "PROXY_HTTP_API_AUTH_TYPE", "PROXY_HTTP_API_AUTH_TOKEN",
         "PROXY_REDIS_SENTINELS", "PROXY_REDIS_SENTINEL_MASTER", "PROXY_REDIS_SENTINEL_PASSWORD", "PROXY_GRPC",
+        "PROXY_WEBRTC_TCP_SERVER", "PROXY_RTC_TCP_MAX_CONNECTIONS", "PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Values never written into an error message or the start-up line.</summary>
@@ -164,7 +165,26 @@ internal static class ProxyOptionsParser
             SrtIdleTimeout = Duration("PROXY_SRT_IDLE_TIMEOUT", defaults.SrtIdleTimeout),
             SrtSocketBufferBytes = Integer("PROXY_SRT_SOCKET_BUFFER", defaults.SrtSocketBufferBytes, 4096, 1 << 30),
             SrtSessionSocketBufferBytes = Integer("PROXY_SRT_SESSION_SOCKET_BUFFER", defaults.SrtSessionSocketBufferBytes, 4096, 1 << 30),
+            RtcTcpMaxConnections = Integer("PROXY_RTC_TCP_MAX_CONNECTIONS", defaults.RtcTcpMaxConnections, 1, 1_000_000),
+            RtcTcpFirstFrameTimeout = Duration("PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT", defaults.RtcTcpFirstFrameTimeout),
         };
+
+        // ICE-TCP: off, or where to listen (unset: the UDP relay's own host and port).
+        var tcp = Read<(bool Enabled, ListenAddress? Address)>(
+            "PROXY_WEBRTC_TCP_SERVER",
+            (true, null),
+            text => text.Equals("off", StringComparison.OrdinalIgnoreCase)
+                ? (true, (false, null))
+                : ListenAddress.TryParse(text, out var address) ? (true, (true, address)) : (false, default),
+            "expected off, a port (18000) or host:port (127.0.0.1:18000)");
+        options = options with { WebRtcTcpEnabled = tcp.Enabled, WebRtcTcpServer = tcp.Address };
+        if (tcp is (true, null) && options.WebRtcServer.Port != 0 &&
+            new[] { options.HttpApi, options.HttpServer, options.RtmpServer, options.SystemApi }.Any(l => l.Port == options.WebRtcServer.Port))
+        {
+            // A drop-in must start with the reference's settings: one that put a TCP listener on the WebRTC port's
+            // number (legal when WebRTC was UDP only) gets no ICE-TCP by default rather than a refusal to start.
+            options = options with { WebRtcTcpEnabled = false };
+        }
 
         // GO_PPROF is the reference's name (PROXY_PPROF its alias). Empty = off.
         var pprof = Read<ListenAddress?>("GO_PPROF", null, text => ListenAddress.TryParse(text, out var a) ? (true, a) : (false, null), "expected :6060 or host:port");
@@ -355,6 +375,11 @@ internal static class ProxyOptionsParser
             ("PROXY_WEBRTC_SERVER", options.WebRtcServer, ProtocolType.Udp),
             ("PROXY_SRT_SERVER", options.SrtServer, ProtocolType.Udp),
         };
+        if (options.WebRtcTcpEnabled)
+        {
+            listeners.Add(("PROXY_WEBRTC_TCP_SERVER", options.WebRtcTcpServer ?? options.WebRtcServer, ProtocolType.Tcp));
+        }
+
         if (options.Pprof is { } pprof)
         {
             listeners.Add(("GO_PPROF", pprof, ProtocolType.Tcp));
@@ -387,6 +412,7 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_HTTP_SERVER", o.HttpServer.ToString());
         yield return ("PROXY_RTMP_SERVER", o.RtmpServer.ToString());
         yield return ("PROXY_WEBRTC_SERVER", o.WebRtcServer.ToString());
+        yield return ("PROXY_WEBRTC_TCP_SERVER", !o.WebRtcTcpEnabled ? "off" : o.WebRtcTcpServer?.ToString() ?? $"{o.WebRtcServer} (as PROXY_WEBRTC_SERVER)");
         yield return ("PROXY_SRT_SERVER", o.SrtServer.ToString());
         yield return ("PROXY_SYSTEM_API", o.SystemApi.ToString());
         yield return ("PROXY_STATIC_FILES", o.StaticFiles);
@@ -420,6 +446,8 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_RTC_SESSION_SOCKET_BUFFER", o.RtcSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_PUMPS", o.RtcPumps.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_COALESCE", GoDuration.Format(o.RtcCoalesce));
+        yield return ("PROXY_RTC_TCP_MAX_CONNECTIONS", o.RtcTcpMaxConnections.ToString(CultureInfo.InvariantCulture));
+        yield return ("PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT", GoDuration.Format(o.RtcTcpFirstFrameTimeout));
         yield return ("PROXY_SRT_IDLE_TIMEOUT", GoDuration.Format(o.SrtIdleTimeout));
         yield return ("PROXY_SRT_SOCKET_BUFFER", o.SrtSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_SRT_SESSION_SOCKET_BUFFER", o.SrtSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));

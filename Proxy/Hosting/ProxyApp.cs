@@ -143,6 +143,10 @@ internal static class ProxyApp
         services.AddSingleton<OriginSessionCloser>();
         services.AddHostedService(sp => sp.GetRequiredService<OriginSessionCloser>());
         services.AddHostedService(sp => sp.GetRequiredService<RtcRelay>());
+
+        // After the relay: it listens on the port the relay bound, and stops (closing its connections) first.
+        services.AddSingleton<RtcTcpServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<RtcTcpServer>());
         services.AddSingleton(RtmpLimits.From(options));
         services.AddSingleton<RtmpServer>();
         services.AddHostedService(sp => sp.GetRequiredService<RtmpServer>());

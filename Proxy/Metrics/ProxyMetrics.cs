@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using SrsProxy.Hosting;
 using SrsProxy.Registry;
+using SrsProxy.Tcp;
 using SrsProxy.Udp;
 using SrsProxy.WebRtc.Relay;
 using SrsProxy.WebRtc.Signalling;
@@ -30,7 +31,7 @@ internal sealed class ProxyMetrics : IDisposable
     private long _originsRead = long.MinValue;
     private int _refreshing;
 
-    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time, OriginSessionCloser? closer = null, DrainState? drain = null)
+    public ProxyMetrics(IMeterFactory meters, RtcRelay relay, IProxyRegistry registry, TimeProvider time, OriginSessionCloser? closer = null, DrainState? drain = null, RtcTcpServer? tcp = null)
     {
         _relay = relay;
         _registry = registry;
@@ -53,6 +54,22 @@ internal sealed class ProxyMetrics : IDisposable
         {
             Meter.CreateObservableCounter("srs_proxy.rtc.origin_sessions_ended", () => OriginSessionsEnded(closer), "{session}",
                 "Origin sessions the proxy ended with a DELETE after closing the player's session on its own (vanished player, stop), by outcome.");
+        }
+
+        if (tcp?.Listener is { } listener)
+        {
+            // ICE-TCP's share of the relay (issue 14). Its frames are also in srs_proxy.rtc.datagrams, which counts
+            // every datagram relayed whatever the player's transport.
+            Meter.CreateObservableUpDownCounter("srs_proxy.rtc.tcp.connections", () => TcpConnections(listener), "{connection}",
+                "ICE-TCP connections open now, by state (authenticated by their first STUN request, or not yet).");
+            Meter.CreateObservableCounter("srs_proxy.rtc.tcp.closed", () => TcpClosed(listener), "{connection}",
+                "ICE-TCP connections closed or refused, by reason.");
+            Meter.CreateObservableCounter("srs_proxy.rtc.tcp.frames", () => TcpTraffic(listener, bytes: false), "{frame}",
+                "RFC 4571 frames on ICE-TCP connections, by direction (to_player: queued for the player).");
+            Meter.CreateObservableCounter("srs_proxy.rtc.tcp.bytes", () => TcpTraffic(listener, bytes: true), "By",
+                "Payload bytes on ICE-TCP connections, by direction.");
+            Meter.CreateObservableCounter("srs_proxy.rtc.tcp.dropped", () => TcpQueueFull(listener), "{frame}",
+                "Frames to players dropped because the connection's queue was full (the player reads slower than the origin sends).");
         }
 
         Meter.CreateObservableUpDownCounter("srs_proxy.origins", Origins, "{origin}",
@@ -118,6 +135,56 @@ internal sealed class ProxyMetrics : IDisposable
             new(toOrigin, new KeyValuePair<string, object?>("direction", "to_origin")),
             new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
         ];
+    }
+
+    private static IEnumerable<Measurement<int>> TcpConnections(FramedTcpListener listener)
+    {
+        var total = 0;
+        var authenticated = 0;
+        foreach (var connection in listener.Connections)
+        {
+            total++;
+            authenticated += connection.IsAuthenticated ? 1 : 0;
+        }
+
+        return
+        [
+            new(authenticated, new KeyValuePair<string, object?>("state", "authenticated")),
+            new(total - authenticated, new KeyValuePair<string, object?>("state", "waiting_for_first_frame")),
+        ];
+    }
+
+    private static IEnumerable<Measurement<long>> TcpClosed(FramedTcpListener listener) =>
+        Enum.GetValues<TcpCloseReason>().Select(reason =>
+            new Measurement<long>(listener.Counters.ClosedFor(reason), new KeyValuePair<string, object?>("reason", DropReasonNames.Snake(reason.ToString()))));
+
+    private static IEnumerable<Measurement<long>> TcpTraffic(FramedTcpListener listener, bool bytes)
+    {
+        var counters = listener.Counters;
+        var toOrigin = bytes ? Volatile.Read(ref counters.ClosedBytesIn) : Volatile.Read(ref counters.ClosedFramesIn);
+        var toPlayer = bytes ? Volatile.Read(ref counters.ClosedBytesOut) : Volatile.Read(ref counters.ClosedFramesOut);
+        foreach (var connection in listener.Connections)
+        {
+            toOrigin += bytes ? Volatile.Read(ref connection.BytesIn) : Volatile.Read(ref connection.FramesIn);
+            toPlayer += bytes ? Volatile.Read(ref connection.BytesOut) : Volatile.Read(ref connection.FramesOut);
+        }
+
+        return
+        [
+            new(toOrigin, new KeyValuePair<string, object?>("direction", "to_origin")),
+            new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
+        ];
+    }
+
+    private static IEnumerable<Measurement<long>> TcpQueueFull(FramedTcpListener listener)
+    {
+        var total = Volatile.Read(ref listener.Counters.ClosedQueueFullDrops);
+        foreach (var connection in listener.Connections)
+        {
+            total += Volatile.Read(ref connection.QueueFullDrops);
+        }
+
+        return [new(total, new KeyValuePair<string, object?>("reason", "queue_full"))];
     }
 
     private static IEnumerable<Measurement<long>> OriginSessionsEnded(OriginSessionCloser closer) =>
@@ -188,6 +255,6 @@ internal static class DropReasonNames
 
     public static string Of(DropReason reason) => Names[(int)reason];
 
-    private static string Snake(string pascal) =>
+    internal static string Snake(string pascal) =>
         string.Concat(pascal.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

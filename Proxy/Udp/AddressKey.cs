@@ -10,6 +10,8 @@ namespace SrsProxy.Udp;
 /// </summary>
 internal readonly struct AddressKey : IEquatable<AddressKey>
 {
+    private const ulong StreamMarker = 1UL << 63;
+
     private readonly ulong _high;
     private readonly ulong _low;
     private readonly ulong _portAndScope;
@@ -38,6 +40,20 @@ internal readonly struct AddressKey : IEquatable<AddressKey>
 
         return new AddressKey(0, BinaryPrimitives.ReadUInt32LittleEndian(raw[4..]), head);
     }
+
+    /// <summary>
+    /// The key of a stream connection's remote address (ICE-TCP): the same numbers as <see cref="From"/> with the top
+    /// bit set, which no UDP key has (it sits above the IPv6 scope id's low bits), so a player's TCP and UDP
+    /// sockets on one port number stay apart.
+    /// </summary>
+    public static AddressKey ForStream(SocketAddress address)
+    {
+        var key = From(address);
+        return new AddressKey(key._high, key._low, key._portAndScope | StreamMarker);
+    }
+
+    /// <summary>True for a key made by <see cref="ForStream"/>.</summary>
+    public bool IsStream => (_portAndScope & StreamMarker) != 0;
 
     public bool Equals(AddressKey other) => _high == other._high && _low == other._low && _portAndScope == other._portAndScope;
 

@@ -379,9 +379,23 @@ internal sealed unsafe class UdpPump : IDisposable
                 }
 
                 var length = (int)_messages[k].Length;
-                var client = session.DestinationOf(new ReadOnlySpan<byte>(_iov[k].Base, length));
+                var datagram = new ReadOnlySpan<byte>(_iov[k].Base, length);
+                var client = session.DestinationOf(datagram);
                 if (client is null)
                 {
+                    continue;
+                }
+
+                if (client is StreamAddress stream)
+                {
+                    // The player's path is a TCP connection (ICE-TCP): the datagram is copied into its queue and
+                    // leaves the batch; a full queue is the connection's counted drop.
+                    if (stream.Sink.TrySend(datagram))
+                    {
+                        session.PacketsToClient++;
+                        session.BytesToClient += length;
+                    }
+
                     continue;
                 }
 

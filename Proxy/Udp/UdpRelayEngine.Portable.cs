@@ -48,6 +48,18 @@ internal sealed partial class UdpRelayEngine
                     continue;
                 }
 
+                if (client is StreamAddress stream)
+                {
+                    // ICE-TCP: the connection's queue takes a copy; a full queue is its counted drop.
+                    if (stream.Sink.TrySend(datagram))
+                    {
+                        session.PacketsToClient++;
+                        session.BytesToClient += length;
+                    }
+
+                    continue;
+                }
+
                 try
                 {
                     publicSocket.SendTo(datagram, SocketFlags.None, client);

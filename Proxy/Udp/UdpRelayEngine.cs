@@ -224,6 +224,41 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
         session.BytesToOrigin += datagram.Length;
     }
 
+    /// <summary>
+    /// Sends a datagram a client sent over a stream connection (ICE-TCP) to its origin, without blocking. Runs on
+    /// the connection's task, beside the thread that reads the public socket and may send for the same session
+    /// while ICE tries both transports: the kernel serialises the sends, and the counters are added atomically
+    /// here (a plain increment there may still lose one of these, a rare miscount while both carry traffic).
+    /// </summary>
+    public void ForwardStreamToOrigin(UdpSession session, ReadOnlySpan<byte> datagram, long now)
+    {
+        var socket = session.OriginSocket;
+        if (socket is null)
+        {
+            Counters.Drop(DropReason.SessionClosed);
+            return;
+        }
+
+        session.Touch(now);
+        try
+        {
+            socket.Send(datagram, SocketFlags.None, out var error);
+            if (error != SocketError.Success)
+            {
+                Counters.Drop(DropReason.SendFailed);
+                return;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            Counters.Drop(DropReason.SessionClosed);
+            return;
+        }
+
+        Interlocked.Increment(ref session.PacketsToOrigin);
+        Interlocked.Add(ref session.BytesToOrigin, datagram.Length);
+    }
+
     /// <summary>Sends a datagram of the protocol's own (a handshake answer) to a client, without blocking.</summary>
     public bool SendToClient(ReadOnlySpan<byte> datagram, SocketAddress to)
     {

@@ -15,6 +15,13 @@ internal sealed record BenchOptions
     /// <summary>A capture to replay (<see cref="PacingMode.Replay"/>), in the format of <see cref="ScheduleCapture"/>.</summary>
     public string? OriginSchedule { get; init; }
 
+    /// <summary>
+    /// How players reach the proxy (<c>--transport</c>): <c>udp</c>, or <c>tcp</c> for ICE-TCP (RFC 6544: RFC 4571
+    /// frames on a TCP connection to the answer's passive TCP candidate, a binding request first). Defaults to udp.
+    /// Direct mode is always UDP: the origin simulator, like SRS behind the proxy, has no TCP candidate.
+    /// </summary>
+    public string Transport { get; init; } = "udp";
+
     /// <summary>Players per mode. Defaults to 100.</summary>
     public int Players { get; init; } = 100;
 
@@ -101,6 +108,8 @@ internal sealed record BenchOptions
         usage: srs-proxy-bench [options]
                srs-proxy-bench fit-schedule FILE [--players N] [--seconds S] [--bitrate R] [--code]   (fits srs pacing to a capture)
           --players N              players per mode (100)
+          --transport udp|tcp      how players reach the proxy (udp); tcp: ICE-TCP, RFC 4571 frames on one
+                                   TCP connection per player (proxy mode only; direct stays UDP)
           --pacing srs|burst       how the origin sends (srs):
                                      srs: like a real SRS origin, fitted to a capture: each media packet to one
                                           player after another, its gaps and bursts; captured audio, video and
@@ -136,6 +145,9 @@ internal sealed record BenchOptions
           --app A --stream S       stream the players play (live/bench)
         """;
 
+    private static string ParseTransport(string text) =>
+        text is "udp" or "tcp" ? text : throw new FormatException($"--transport {text}: expected udp or tcp");
+
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var o = new BenchOptions();
@@ -154,6 +166,7 @@ internal sealed record BenchOptions
             {
                 "--players" => o with { Players = Int(name, Next(), 1, 20_000) },
                 "--pacing" => o with { Pacing = ParsePacing(pacing = Next()) },
+                "--transport" => o with { Transport = ParseTransport(Next()) },
                 "--origin-schedule" => o with { Pacing = PacingMode.Replay, OriginSchedule = Next() },
                 "--bitrate" => o with { Bitrate = Rate(name, Next()) },
                 "--packet-size" => o with { PacketSize = Int(name, Next(), MediaPacket.MinSize, 1400) },

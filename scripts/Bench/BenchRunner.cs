@@ -84,7 +84,7 @@ internal sealed class BenchRunner
         return new BenchReport
         {
             Started = started,
-            Label = _options.Label,
+            Label = _options.Transport == "tcp" ? $"players over ICE-TCP (proxy mode){(_options.Label.Length > 0 ? "; " + _options.Label : "")}" : _options.Label,
             Machine = new MachineInfo(Environment.ProcessorCount, Environment.OSVersion.VersionString, ReadLong("/proc/sys/net/core/rmem_max"),
                 RuntimeInformation.FrameworkDescription, loadAverage),
             Workload = new WorkloadInfo(_options.Players, _options.Pacing.ToString().ToLowerInvariant(), _traffic.Describe(),
@@ -115,7 +115,7 @@ internal sealed class BenchRunner
         var heapIdle = isProxy && _options.Heap ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
         _log.WriteLine($"bench: {mode}: connecting {_options.Players} players to {apiBase} ({_options.ConnectConcurrency} at a time)");
         origin.Phase = RunPhase.Warmup;
-        await using var fleet = new PlayerFleet(_options, _traffic, http) { Phase = RunPhase.Warmup };
+        await using var fleet = new PlayerFleet(_options, _traffic, http, tcp: isProxy && _options.Transport == "tcp") { Phase = RunPhase.Warmup };
         var connectWatch = Stopwatch.StartNew();
         long? heapHalf = null;
         long rssHalf = 0;

@@ -73,7 +73,10 @@ internal static class Sdp
     }
 
     /// <summary>The first UDP candidate's address (foundation component transport priority address port typ ...).</summary>
-    public static IPEndPoint? FirstUdpCandidate(string sdp)
+    public static IPEndPoint? FirstUdpCandidate(string sdp) => FirstCandidate(sdp, "udp");
+
+    /// <summary>The first candidate of <paramref name="transport"/> (udp, or tcp for the proxy's passive ICE-TCP one).</summary>
+    public static IPEndPoint? FirstCandidate(string sdp, string transport)
     {
         foreach (var raw in sdp.Split('\n'))
         {
@@ -84,7 +87,7 @@ internal static class Sdp
             }
 
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length >= 6 && parts[2].Equals("udp", StringComparison.OrdinalIgnoreCase) &&
+            if (parts.Length >= 6 && parts[2].Equals(transport, StringComparison.OrdinalIgnoreCase) &&
                 IPAddress.TryParse(parts[4], out var address) && int.TryParse(parts[5], out var port) && port is > 0 and < 65536)
             {
                 return new IPEndPoint(address, port);

@@ -31,6 +31,33 @@ public class SdpRewriterTests
     }
 
     [Fact]
+    public void RewriteAnswer_WithTcpPort_AddsProxysPassiveTcpCandidateBelowUdp_OriginsTcpStillRemoved()
+    {
+        var result = SdpRewriter.RewriteAnswer(SrsAnswer, 18000, IPAddress.Parse("203.0.113.7"), null, tcpPort: 18001);
+        var candidates = Candidates(result.Sdp);
+        Assert.Equal(2, candidates.Length);
+        Assert.Equal("a=candidate:0 1 udp 2130706431 203.0.113.7 18000 typ host generation 0", candidates[0]);
+        Assert.True(SdpCandidate.TryParse(candidates[1], out var tcp));
+        Assert.Equal(("tcp", "203.0.113.7", 18001, "host", "tcptype passive"), (tcp.Transport, tcp.Address, tcp.Port, tcp.Type, tcp.Extensions));
+        Assert.NotEqual("0", tcp.Foundation);
+        Assert.True(uint.Parse(tcp.Priority, System.Globalization.CultureInfo.InvariantCulture) < 2130706431u);
+
+        // The origin's own TCP candidate (port 8001) would lead the player around the proxy: still gone.
+        Assert.DoesNotContain(" 8001 ", result.Sdp);
+    }
+
+    [Theory]
+    [InlineData("2130706431", 2124414975u)]
+    [InlineData("100", 99u)]
+    [InlineData("1", 1u)]
+    [InlineData("junk", 2124414975u)]
+    public void TcpCandidateFor_AnyUdpPriority_TcpIsLower(string udpPriority, uint expected)
+    {
+        var udp = new SdpCandidate("f", "1", "udp", udpPriority, "10.0.0.1", 8000, "host", "");
+        Assert.Equal(expected, uint.Parse(SdpRewriter.TcpCandidateFor(udp, "10.0.0.1", 8000).Priority, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void RewriteAnswer_WithProxyCandidate_ReplacesAddress()
     {
         var result = SdpRewriter.RewriteAnswer(SrsAnswer, 8000, IPAddress.Parse("203.0.113.7"), null);

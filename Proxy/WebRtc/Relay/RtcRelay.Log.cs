@@ -19,4 +19,10 @@ internal sealed partial class RtcRelay
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Registry unavailable to the relay")]
     private partial void LogRegistryError(Exception exception);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "RTC session {SessionId}: player tcp connection {Player} (slot {Slot})")]
+    private partial void LogStreamBound(string sessionId, string player, int slot);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Warning, Message = "RTC session {SessionId}: tcp connection {Player} refused, the session holds {Max} already (cap)")]
+    private partial void LogStreamRefused(string sessionId, string player, int max);
 }

@@ -152,6 +152,7 @@ internal sealed partial class RtcRelay : UdpRelayService
         }
 
         EngineOrNull?.Detach(session);
+        session.AbortStreams();
         Counters.AddClosed(session);
         LogSessionClosed(session.Id, reason, session.PacketsToOrigin, session.PacketsToClient);
         SessionClosed?.Invoke(session, reason);

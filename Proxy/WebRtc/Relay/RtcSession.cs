@@ -31,6 +31,7 @@ internal sealed class RtcSession : UdpSession
     private readonly SocketAddress?[] _addresses = new SocketAddress?[MaxPlayerAddresses];
     private readonly AddressKey[] _keys = new AddressKey[MaxPlayerAddresses];
     private readonly Transaction[] _transactions = new Transaction[TransactionSlots];
+    private readonly List<IStreamSink> _streams = [];
     private volatile SocketAddress? _mediaAddress;
     private volatile RtcSessionRecord _record;
     private volatile byte[] _icePassword;
@@ -83,8 +84,17 @@ internal sealed class RtcSession : UdpSession
     /// </summary>
     public int AddAddress(SocketAddress address, AddressKey key, out AddressKey? evicted)
     {
-        var copy = new SocketAddress(address.Family, address.Size);
-        address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
+        // A stream's address is the connection's own and never reused: kept as is, so the engine finds its sink.
+        SocketAddress copy;
+        if (address is StreamAddress)
+        {
+            copy = address;
+        }
+        else
+        {
+            copy = new SocketAddress(address.Family, address.Size);
+            address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
+        }
 
         // Taken once per new player address, never per datagram: the adopting thread and the receive thread
         // may both bind an address of one session at about the same moment.
@@ -124,8 +134,11 @@ internal sealed class RtcSession : UdpSession
         return slot;
     }
 
-    /// <summary>Every player address the session knows, verified each, for sharing with other instances.</summary>
-    public IEnumerable<SocketAddress> Addresses => _addresses.Take(Volatile.Read(ref _addressCount)).OfType<SocketAddress>();
+    /// <summary>
+    /// Every UDP player address the session knows, verified each, for sharing with other instances. A TCP
+    /// connection's address is left out: no other instance could reach the player through it.
+    /// </summary>
+    public IEnumerable<SocketAddress> Addresses => _addresses.Take(Volatile.Read(ref _addressCount)).OfType<SocketAddress>().Where(a => a is not StreamAddress);
 
     /// <summary>Every address the session knows, for cleanup.</summary>
     public IEnumerable<AddressKey> Keys => _keys.Take(_addressCount);
@@ -135,8 +148,67 @@ internal sealed class RtcSession : UdpSession
     /// <summary>The player nominated this address, or sent media from it: the origin's media goes there.</summary>
     public void SetMediaSlot(int slot)
     {
-        _mediaAddress = _addresses[slot];
-        Volatile.Write(ref _mediaSlot, slot);
+        // The receive thread and a TCP connection's task (ICE-TCP) may both move the media path: the lock keeps the
+        // address and its slot in step. Taken only when the path changes, never per datagram of a settled session.
+        lock (_keys)
+        {
+            _mediaAddress = _addresses[slot];
+            Volatile.Write(ref _mediaSlot, slot);
+        }
+    }
+
+    /// <summary>
+    /// Counts a TCP connection in (ICE-TCP), so that the session's end closes it. False, with nothing changed, when
+    /// the session already has <paramref name="max"/> connections or is closed.
+    /// </summary>
+    public bool TryAddStream(IStreamSink stream, int max)
+    {
+        lock (_streams)
+        {
+            if (IsClosed || _streams.Count >= max)
+            {
+                return false;
+            }
+
+            _streams.Add(stream);
+            return true;
+        }
+    }
+
+    public void RemoveStream(IStreamSink stream)
+    {
+        lock (_streams)
+        {
+            _streams.Remove(stream);
+        }
+    }
+
+    /// <summary>TCP connections open now.</summary>
+    public int StreamCount
+    {
+        get
+        {
+            lock (_streams)
+            {
+                return _streams.Count;
+            }
+        }
+    }
+
+    /// <summary>Closes every TCP connection of the session; called once it is closed.</summary>
+    public void AbortStreams()
+    {
+        IStreamSink[] streams;
+        lock (_streams)
+        {
+            streams = [.. _streams];
+            _streams.Clear();
+        }
+
+        foreach (var stream in streams)
+        {
+            stream.Abort();
+        }
     }
 
     /// <summary>Notes a STUN request the proxy sent the origin itself, so that its response goes to no player.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -31,13 +32,22 @@ internal static class SdpRewriter
     }
 
     /// <summary>
+    /// Priority of the proxy's passive TCP candidate when the UDP one's is the usual host maximum: RFC 8445
+    /// section 5.1.2.1 with type preference 126 (host) and the local preference RFC 6544 section 4.2 gives a
+    /// passive host candidate (direction preference 4, other preference 8191), so below every UDP host candidate.
+    /// </summary>
+    internal const uint TcpPassivePriority = (126u << 24) + ((((4u << 13) + 8191u)) << 8) + 255u;
+
+    /// <summary>
     /// Points the answer's UDP candidates at the proxy: each gets <paramref name="proxyPort"/>, and
     /// <paramref name="proxyAddress"/> when one is given (else it keeps the origin's address, as the reference
-    /// does, unless that is a wildcard). Candidates for other transports (TCP) are removed: the proxy relays
-    /// UDP only, and a TCP candidate would lead the player around it. The first UDP candidate, as the origin
-    /// wrote it, is returned as the relay target.
+    /// does, unless that is a wildcard). The origin's own candidates for other transports (TCP) are removed: they
+    /// would lead the player around the proxy. With <paramref name="tcpPort"/>, each UDP candidate is followed by
+    /// the proxy's own passive TCP candidate at the same address (ICE-TCP, RFC 6544 section 4.5), with a lower
+    /// priority so that ICE prefers UDP wherever it works. The first UDP candidate, as the origin wrote it, is
+    /// returned as the relay target.
     /// </summary>
-    public static AnswerRewrite RewriteAnswer(string sdp, int proxyPort, IPAddress? proxyAddress, IPAddress? fallbackAddress)
+    public static AnswerRewrite RewriteAnswer(string sdp, int proxyPort, IPAddress? proxyAddress, IPAddress? fallbackAddress, int? tcpPort = null)
     {
         var result = new StringBuilder(sdp.Length + 64);
         SdpCandidate? target = null;
@@ -69,9 +79,38 @@ internal static class SdpRewriter
             {
                 result.Append(newLine).Append(ending);
             }
+
+            if (tcpPort is { } port && TcpCandidateFor(candidate, address, port).ToLine() is var tcpLine && written.Add(tcpLine))
+            {
+                result.Append(tcpLine).Append(ending);
+            }
         }
 
         return new AnswerRewrite(result.ToString(), target);
+    }
+
+    /// <summary>
+    /// The proxy's passive TCP candidate beside a UDP one: the same component and address, its own foundation (a
+    /// different transport is a different foundation, RFC 8445 section 5.1.1.3), port <paramref name="port"/>, and
+    /// a priority below the UDP candidate's whatever the origin gave it. The player connects to it (active), and
+    /// sends its first binding request on the connection (RFC 6544 section 7.1).
+    /// </summary>
+    internal static SdpCandidate TcpCandidateFor(SdpCandidate udp, string address, int port)
+    {
+        var priority = TcpPassivePriority;
+        if (uint.TryParse(udp.Priority, NumberStyles.None, CultureInfo.InvariantCulture, out var udpPriority) && udpPriority <= priority)
+        {
+            priority = Math.Max(1, udpPriority - 1);
+        }
+
+        // Foundations are 1 to 32 ice-chars (RFC 8839 section 5.1).
+        var foundation = "tcp" + udp.Foundation;
+        if (foundation.Length > 32)
+        {
+            foundation = foundation[..32];
+        }
+
+        return new SdpCandidate(foundation, udp.Component, "tcp", priority.ToString(CultureInfo.InvariantCulture), address, port, "host", "tcptype passive");
     }
 
     internal static bool IsWildcard(string address) =>

@@ -95,7 +95,7 @@ internal sealed partial class WebRtcSignalling
                 SdpLines.FirstAttribute(fragment, "ice-ufrag") is { Length: > 0 } offerUfrag)
             {
                 // ICE restart (RFC 8840 section 4.4): new credentials on both sides.
-                var rewrite = SdpRewriter.RewriteAnswer(body, _relay.LocalEndPoint.Port, _options.Candidate, LocalAddressOf(context));
+                var rewrite = SdpRewriter.RewriteAnswer(body, _relay.LocalEndPoint.Port, _options.Candidate, LocalAddressOf(context), _tcp?.Port);
                 body = rewrite.Sdp;
                 var updated = record with { Username = $"{answerUfrag}:{offerUfrag}", IcePassword = answerPwd };
                 if (_relay.Find(id) is { } local && !_relay.TryUpdate(local, updated))

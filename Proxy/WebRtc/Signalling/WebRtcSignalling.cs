@@ -38,11 +38,13 @@ internal sealed partial class WebRtcSignalling
     private readonly TimeProvider _time;
     private readonly ILogger<WebRtcSignalling> _logger;
     private readonly DrainState? _drain;
+    private readonly RtcTcpServer? _tcp;
     private int _pending;
 
-    public WebRtcSignalling(ProxyOptions options, IProxyRegistry registry, RtcRelay relay, OriginClient origins, TimeProvider time, ILogger<WebRtcSignalling> logger, DrainState? drain = null)
+    public WebRtcSignalling(ProxyOptions options, IProxyRegistry registry, RtcRelay relay, OriginClient origins, TimeProvider time, ILogger<WebRtcSignalling> logger, DrainState? drain = null, RtcTcpServer? tcp = null)
     {
         _drain = drain;
+        _tcp = tcp;
         _options = options;
         _registry = registry;
         _relay = relay;
@@ -66,7 +68,7 @@ internal sealed partial class WebRtcSignalling
             return null;
         }
 
-        var rewrite = SdpRewriter.RewriteAnswer(answerSdp, _relay.LocalEndPoint.Port, _options.Candidate, LocalAddressOf(context));
+        var rewrite = SdpRewriter.RewriteAnswer(answerSdp, _relay.LocalEndPoint.Port, _options.Candidate, LocalAddressOf(context), _tcp?.Port);
         string relayHost;
         int relayPort;
         if (rewrite.OriginCandidate is { } candidate)

@@ -36,13 +36,22 @@ internal sealed class Player
     private long _transactions;
     private Task _receiveLoop = Task.CompletedTask;
 
-    public Player(int index, LatencyHistogram latency)
+    /// <summary>ICE-TCP: frames on a TCP connection instead of datagrams (RFC 6544, RFC 4571).</summary>
+    private readonly bool _tcp;
+
+    /// <summary>ICE-TCP: one frame's header and payload, sent with one call (sends come from one thread at a time).</summary>
+    private readonly byte[] _frame = new byte[2 + 2048];
+
+    public Player(int index, LatencyHistogram latency, bool tcp = false)
     {
         Index = index;
         _latency = latency;
+        _tcp = tcp;
         OfferUfrag = Sdp.RandomToken(8);
         OfferPassword = Sdp.RandomToken(24);
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket = tcp
+            ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+            : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.ReceiveBufferSize = ReceiveBufferBytes;
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
     }
@@ -108,9 +117,9 @@ internal sealed class Player
             AnswerTicks = Stopwatch.GetTimestamp() - start;
             if (Sdp.Attribute(answer, "ice-ufrag") is not { Length: > 0 } answerUfrag ||
                 Sdp.Attribute(answer, "ice-pwd") is not { Length: > 0 } answerPassword ||
-                Sdp.FirstUdpCandidate(answer) is not { } candidate)
+                Sdp.FirstCandidate(answer, _tcp ? "tcp" : "udp") is not { } candidate)
             {
-                Error = "WHEP answer without ice-ufrag, ice-pwd or a UDP candidate";
+                Error = $"WHEP answer without ice-ufrag, ice-pwd or a {(_tcp ? "TCP" : "UDP")} candidate";
                 return;
             }
 
@@ -118,15 +127,23 @@ internal sealed class Player
             _username = Encoding.ASCII.GetBytes(answerUfrag + ":" + OfferUfrag);
             _answerPassword = Encoding.ASCII.GetBytes(answerPassword);
             Remote = candidate;
-            _socket.Connect(candidate);
-            _receiveLoop = ReceiveLoopAsync();
+            if (_tcp)
+            {
+                await _socket.ConnectAsync(candidate, cancellationToken);
+            }
+            else
+            {
+                _socket.Connect(candidate);
+            }
+
+            _receiveLoop = _tcp ? ReceiveFramesAsync() : ReceiveLoopAsync();
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(IceTimeout);
             var buffer = new byte[256];
             while (!_iceDone.Task.IsCompleted)
             {
-                _socket.Send(buffer.AsSpan(0, WriteBindingRequest(buffer)));
+                TrySend(buffer.AsSpan(0, WriteBindingRequest(buffer)));
                 try
                 {
                     await _iceDone.Task.WaitAsync(IceRetry, timeout.Token);
@@ -165,6 +182,17 @@ internal sealed class Player
     {
         try
         {
+            if (_tcp)
+            {
+                lock (_frame)
+                {
+                    BinaryPrimitives.WriteUInt16BigEndian(_frame, (ushort)datagram.Length);
+                    datagram.CopyTo(_frame.AsSpan(2));
+                    _socket.Send(_frame.AsSpan(0, 2 + datagram.Length), SocketFlags.None, out var streamError);
+                    return streamError == SocketError.Success;
+                }
+            }
+
             _socket.Send(datagram, SocketFlags.None, out var error);
             return error == SocketError.Success;
         }
@@ -205,6 +233,48 @@ internal sealed class Player
             }
 
             Handle(buffer.AsSpan(0, length), Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>ICE-TCP's receive loop: cuts the stream into RFC 4571 frames, each one datagram for <see cref="Handle"/>.</summary>
+    private async Task ReceiveFramesAsync()
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+        var filled = 0;
+        while (true)
+        {
+            int length;
+            try
+            {
+                length = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            if (length == 0)
+            {
+                return;
+            }
+
+            filled += length;
+            var now = Stopwatch.GetTimestamp();
+            var offset = 0;
+            while (filled - offset >= 2)
+            {
+                var size = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(offset));
+                if (filled - offset - 2 < size)
+                {
+                    break;
+                }
+
+                Handle(buffer.AsSpan(offset + 2, size), now);
+                offset += 2 + size;
+            }
+
+            buffer.AsSpan(offset, filled - offset).CopyTo(buffer);
+            filled -= offset;
         }
     }
 

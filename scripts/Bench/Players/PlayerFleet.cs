@@ -26,12 +26,12 @@ internal sealed class PlayerFleet : IAsyncDisposable
     private Thread? _pacer;
     private volatile RunPhase _phase;
 
-    public PlayerFleet(BenchOptions options, TrafficPattern traffic, HttpClient http)
+    public PlayerFleet(BenchOptions options, TrafficPattern traffic, HttpClient http, bool tcp = false)
     {
         _options = options;
         _traffic = traffic;
         _http = http;
-        Players = [.. Enumerable.Range(0, options.Players).Select(i => new Player(i, Latency))];
+        Players = [.. Enumerable.Range(0, options.Players).Select(i => new Player(i, Latency, tcp))];
     }
 
     public IReadOnlyList<Player> Players { get; }
