@@ -82,7 +82,7 @@ public class ComposeFileTests
                 var (host, container) = ports.Split(':') is [var h, var c] ? (int.Parse(h, CultureInfo.InvariantCulture), int.Parse(c, CultureInfo.InvariantCulture)) : throw new Xunit.Sdk.XunitException($"{name}: {entry} is not HOST:CONTAINER/PROTOCOL");
                 var match = listeners.Where(l => l.Value.Port == container && l.Value.ProtocolName == protocol).Select(l => l.Key).SingleOrDefault();
                 Assert.True(match is not null, $"{name}: {entry} publishes no listener of the proxy ({string.Join(", ", listeners.Select(l => $"{l.Key} {l.Value.Port}/{l.Value.ProtocolName}"))})");
-                Assert.True(match != "webrtc" || host == container, $"{name}: the WebRTC port {container} must be published as itself, not as {host}");
+                Assert.True(match is not ("webrtc" or "webrtc-tcp") || host == container, $"{name}: the WebRTC port {container} must be published as itself, not as {host}");
                 Assert.True(taken.Add($"{host}/{protocol}"), $"{name}: laptop port {host}/{protocol} is published twice");
                 published.Add(match!);
             }

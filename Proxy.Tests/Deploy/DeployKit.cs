@@ -50,6 +50,12 @@ internal static class DeployKit
             ["webrtc"] = new("PROXY_WEBRTC_SERVER", options.WebRtcServer.Port, ProtocolType.Udp),
             ["srt"] = new("PROXY_SRT_SERVER", options.SrtServer.Port, ProtocolType.Udp),
         };
+        if (options.WebRtcTcpEnabled)
+        {
+            // ICE-TCP for players whose UDP is blocked: by default the WebRTC port's number, over TCP.
+            listeners["webrtc-tcp"] = new("PROXY_WEBRTC_TCP_SERVER", (options.WebRtcTcpServer ?? options.WebRtcServer).Port, ProtocolType.Tcp);
+        }
+
         if (options.Pprof is { } pprof)
         {
             listeners["pprof"] = new("GO_PPROF", pprof.Port, ProtocolType.Tcp);
