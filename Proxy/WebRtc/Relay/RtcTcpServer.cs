@@ -38,9 +38,12 @@ internal sealed class RtcTcpServer : IHostedService, IAsyncDisposable, IFramedCo
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        // Unset: the UDP relay's own host and the port it bound (the same number even when the setting asked for
-        // any free port, as tests do).
-        _listener?.Start(_options.WebRtcTcpServer ?? new ListenAddress(_options.WebRtcServer.Host, _relay.LocalEndPoint.Port));
+        // Unset: the UDP relay's host and port number. When the UDP setting asked for any free port (0, as tests
+        // do), TCP takes any free port of its own: the number the kernel gave UDP may be held over TCP by any
+        // outgoing connection, and a bind that fails by chance would stop the proxy. Answers carry the TCP port
+        // the listener bound either way.
+        var port = _options.WebRtcServer.Port == 0 ? 0 : _relay.LocalEndPoint.Port;
+        _listener?.Start(_options.WebRtcTcpServer ?? new ListenAddress(_options.WebRtcServer.Host, port));
         return Task.CompletedTask;
     }
 
