@@ -100,6 +100,22 @@ public sealed class RedisSentinelTests(ITestOutputHelper output) : IAsyncLifetim
 
         // The writes went to the promoted replica (the other sentinels learn of the promotion a moment later).
         Assert.StartsWith("master", await _cluster.Replica.CliAsync("ROLE"), StringComparison.Ordinal);
+
+        // A follows on its own: it may still be moving when B's write succeeds, so it gets the same time B had.
+        await Wait.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await a.GetRtcSessionAsync("s1", default) is not null;
+                }
+                catch (RegistryUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "instance A reading through the promoted replica",
+            30_000);
         Assert.Equal(session, await a.GetRtcSessionAsync("s1", default));
         Assert.Equal(origin.Id, (await a.PickOriginAsync(Live, default)).Id);
         await Wait.UntilAsync(() => logger.Entries.Any(e => e.EventId.Id == 402 && e.Field("Primary") == $"127.0.0.1:{_cluster.Replica.Port}"), "the switch logged, naming the new primary");
