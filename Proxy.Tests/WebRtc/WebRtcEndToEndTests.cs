@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.WebRtc;
@@ -30,7 +31,10 @@ public class WebRtcEndToEndTests
         var proxyUdp = $"127.0.0.1:{proxy.RelayEndPoint.Port}";
         var candidates = player.Json.GetProperty("remoteCandidates").EnumerateArray().Select(c => c.GetString()!).ToList();
         Assert.NotEmpty(candidates);
-        Assert.All(candidates, c => Assert.Contains($" 127.0.0.1 {proxy.RelayEndPoint.Port} typ host", c));
+        // UDP candidates carry the relay's port, the passive TCP candidate (ICE-TCP) its listener's.
+        var tcpPort = proxy.Services.GetRequiredService<SrsProxy.WebRtc.Relay.RtcTcpServer>().Listener!.LocalEndPoint.Port;
+        Assert.All(candidates, c => Assert.Contains(c.Contains(" tcp ", StringComparison.Ordinal)
+            ? $" 127.0.0.1 {tcpPort} typ host tcptype passive" : $" 127.0.0.1 {proxy.RelayEndPoint.Port} typ host", c));
         Assert.Equal(proxyUdp, player.Json.GetProperty("selectedPair").GetProperty("remote").GetString());
 
         // The origin never saw the player's own addresses or candidates: only the proxy's session socket.
