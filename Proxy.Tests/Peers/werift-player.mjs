@@ -7,7 +7,7 @@
 //
 // stdout: one line "READY {...}" once every player connected (or gave up), then a line
 // "STATS {...}" every 200 ms: per player its session URL, RTP packets received, the time since the last
-// one and the longest gap between two packets so far (all in ms), and the last gaps of 250 ms or more with
+// one and the longest gap between two packets so far (all in ms), and the last gaps of 150 ms or more with
 // when each began and ended (Unix ms). stdin closing, or SIGTERM, ends the
 // players (with a DELETE of each session when --delete-on-exit is given).
 // Everything else goes to stderr.
@@ -32,7 +32,7 @@ if (!opts.url) throw new Error("--url is required");
 const log = (m) => process.stderr.write(`[werift-player] ${m}\n`);
 
 /** Gaps between two RTP packets listed one by one (video at 15 fps sends every ~67 ms). */
-const LONG_GAP_MS = 250;
+const LONG_GAP_MS = 150;
 
 const VIDEO = [
   new RTCRtpCodecParameters({
