@@ -86,56 +86,22 @@ public class ProgramTests
     [Fact]
     public async Task Start_ReferenceAuth_BearerHeartbeatRegisters_AnonymousGets401()
     {
-        var system = FreePort(SocketType.Stream);
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
-        info.Environment["PROXY_SYSTEM_API"] = $"127.0.0.1:{system}";
-        info.Environment["PROXY_HTTP_API"] = "127.0.0.1:0";
-        info.Environment["PROXY_HTTP_SERVER"] = "127.0.0.1:0";
-        info.Environment["PROXY_WEBRTC_SERVER"] = "127.0.0.1:0";
-        info.Environment["PROXY_SRT_SERVER"] = "127.0.0.1:0";
-        info.Environment["PROXY_RTMP_SERVER"] = "127.0.0.1:0";
-        info.Environment["PROXY_HTTP_API_AUTH_ENABLED"] = "on";
-        info.Environment["PROXY_HTTP_API_AUTH_TYPE"] = "bearer";
-        info.Environment["PROXY_HTTP_API_AUTH_TOKEN"] = "process-token-value";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
+        string log;
+        await using (var proxy = await ProxyProcess.StartAsync(
+            ("PROXY_HTTP_API_AUTH_ENABLED", "on"), ("PROXY_HTTP_API_AUTH_TYPE", "bearer"), ("PROXY_HTTP_API_AUTH_TOKEN", "process-token-value")))
         {
             using var api = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var register = new Uri($"http://127.0.0.1:{system}/api/v1/srs/register");
-            HttpResponseMessage? anonymous = null;
-            await Wait.UntilAsync(
-                async () =>
-                {
-                    try
-                    {
-                        anonymous = await api.PostAsync(register, new StringContent(SystemApi.RegistrationParserTests.SrsBody));
-                        return true;
-                    }
-                    catch (HttpRequestException)
-                    {
-                        return false;
-                    }
-                },
-                "the proxy process answers on its system API",
-                30_000);
-            Assert.Equal(HttpStatusCode.Unauthorized, anonymous!.StatusCode);
+            using var anonymous = await api.PostAsync(proxy.RegisterUrl, new StringContent(SystemApi.RegistrationParserTests.SrsBody));
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
             Assert.Equal("Bearer", Assert.Single(anonymous.Headers.WwwAuthenticate).Scheme);
 
-            using var heartbeat = new HttpRequestMessage(HttpMethod.Post, register) { Content = new StringContent(SystemApi.RegistrationParserTests.SrsBody) };
+            using var heartbeat = new HttpRequestMessage(HttpMethod.Post, proxy.RegisterUrl) { Content = new StringContent(SystemApi.RegistrationParserTests.SrsBody) };
             heartbeat.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "process-token-value");
             using var registered = await api.SendAsync(heartbeat);
             Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            log = proxy.Output;
         }
 
-        var log = await stdout + await stderr;
         Assert.Contains("PROXY_SYSTEM_API_TOKEN=******", log);
         Assert.DoesNotContain("process-token-value", log);
     }

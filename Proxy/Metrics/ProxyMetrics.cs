@@ -130,12 +130,15 @@ internal sealed class ProxyMetrics : IDisposable
             toPlayer += bytes ? Volatile.Read(ref session.BytesToClient) : Volatile.Read(ref session.PacketsToClient);
         }
 
-        return
-        [
-            new(toOrigin, new KeyValuePair<string, object?>("direction", "to_origin")),
-            new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
-        ];
+        return ByDirection(toOrigin, toPlayer);
     }
+
+    /// <summary>A traffic figure as the relays' instruments report it: one measurement per direction.</summary>
+    private static Measurement<long>[] ByDirection(long toOrigin, long toPlayer) =>
+    [
+        new(toOrigin, new KeyValuePair<string, object?>("direction", "to_origin")),
+        new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
+    ];
 
     private static IEnumerable<Measurement<int>> TcpConnections(FramedTcpListener listener)
     {
@@ -169,11 +172,7 @@ internal sealed class ProxyMetrics : IDisposable
             toPlayer += bytes ? Volatile.Read(ref connection.BytesOut) : Volatile.Read(ref connection.FramesOut);
         }
 
-        return
-        [
-            new(toOrigin, new KeyValuePair<string, object?>("direction", "to_origin")),
-            new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
-        ];
+        return ByDirection(toOrigin, toPlayer);
     }
 
     private static IEnumerable<Measurement<long>> TcpQueueFull(FramedTcpListener listener)

@@ -197,31 +197,11 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
     /// <summary>Sends a client's datagram to its origin without blocking; a refused send is counted, not waited for.</summary>
     public void ForwardToOrigin(UdpSession session, ReadOnlySpan<byte> datagram, long now)
     {
-        var socket = session.OriginSocket;
-        if (socket is null)
+        if (TrySendToOrigin(session, datagram, now))
         {
-            Counters.Drop(DropReason.SessionClosed);
-            return;
+            session.PacketsToOrigin++;
+            session.BytesToOrigin += datagram.Length;
         }
-
-        session.Touch(now);
-        try
-        {
-            socket.Send(datagram, SocketFlags.None, out var error);
-            if (error != SocketError.Success)
-            {
-                Counters.Drop(DropReason.SendFailed);
-                return;
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            Counters.Drop(DropReason.SessionClosed);
-            return;
-        }
-
-        session.PacketsToOrigin++;
-        session.BytesToOrigin += datagram.Length;
     }
 
     /// <summary>
@@ -232,11 +212,21 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
     /// </summary>
     public void ForwardStreamToOrigin(UdpSession session, ReadOnlySpan<byte> datagram, long now)
     {
+        if (TrySendToOrigin(session, datagram, now))
+        {
+            Interlocked.Increment(ref session.PacketsToOrigin);
+            Interlocked.Add(ref session.BytesToOrigin, datagram.Length);
+        }
+    }
+
+    /// <summary>The send both directions of a client share: the idle clock touched, a failure counted by reason.</summary>
+    private bool TrySendToOrigin(UdpSession session, ReadOnlySpan<byte> datagram, long now)
+    {
         var socket = session.OriginSocket;
         if (socket is null)
         {
             Counters.Drop(DropReason.SessionClosed);
-            return;
+            return false;
         }
 
         session.Touch(now);
@@ -246,17 +236,16 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             if (error != SocketError.Success)
             {
                 Counters.Drop(DropReason.SendFailed);
-                return;
+                return false;
             }
         }
         catch (ObjectDisposedException)
         {
             Counters.Drop(DropReason.SessionClosed);
-            return;
+            return false;
         }
 
-        Interlocked.Increment(ref session.PacketsToOrigin);
-        Interlocked.Add(ref session.BytesToOrigin, datagram.Length);
+        return true;
     }
 
     /// <summary>Sends a datagram of the protocol's own (a handshake answer) to a client, without blocking.</summary>

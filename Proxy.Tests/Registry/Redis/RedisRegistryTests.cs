@@ -31,7 +31,7 @@ public sealed class RedisRegistryTests : IAsyncLifetime
         return registry;
     }
 
-    private static RtcSessionRecord Session(string id, OriginServer origin, string username) => new()
+    internal static RtcSessionRecord Session(string id, OriginServer origin, string username) => new()
     {
         Id = id, Kind = "whep", StreamKey = Live.Key, OriginId = origin.Id, Username = username,
         IcePassword = "pwd", RelayHost = "127.0.0.1", RelayPort = 8000, Created = DateTimeOffset.UnixEpoch,

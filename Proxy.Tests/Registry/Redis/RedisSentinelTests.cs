@@ -36,11 +36,7 @@ public sealed class RedisSentinelTests(ITestOutputHelper output) : IAsyncLifetim
         return registry;
     }
 
-    private static RtcSessionRecord Session(string id, OriginServer origin, string username) => new()
-    {
-        Id = id, Kind = "whep", StreamKey = Live.Key, OriginId = origin.Id, Username = username,
-        IcePassword = "pwd", RelayHost = "127.0.0.1", RelayPort = 8000, Created = DateTimeOffset.UnixEpoch,
-    };
+    private static RtcSessionRecord Session(string id, OriginServer origin, string username) => RedisRegistryTests.Session(id, origin, username);
 
     [Fact]
     public async Task ThroughSentinels_OriginPickAndSession_SharedByInstances()
