@@ -140,20 +140,24 @@ internal sealed class ProxyMetrics : IDisposable
         new(toPlayer, new KeyValuePair<string, object?>("direction", "to_player")),
     ];
 
-    private static IEnumerable<Measurement<int>> TcpConnections(FramedTcpListener listener)
+    private static IEnumerable<Measurement<int>> TcpConnections(FramedTcpListener listener) =>
+        ByState(listener.Connections, connection => connection.IsAuthenticated, "authenticated", "waiting_for_first_frame");
+
+    /// <summary>Counts of a live table split in two states, as the sessions and connections gauges report them.</summary>
+    private static Measurement<int>[] ByState<T>(IEnumerable<T> items, Func<T, bool> isFirst, string first, string second)
     {
         var total = 0;
-        var authenticated = 0;
-        foreach (var connection in listener.Connections)
+        var inFirst = 0;
+        foreach (var item in items)
         {
             total++;
-            authenticated += connection.IsAuthenticated ? 1 : 0;
+            inFirst += isFirst(item) ? 1 : 0;
         }
 
         return
         [
-            new(authenticated, new KeyValuePair<string, object?>("state", "authenticated")),
-            new(total - authenticated, new KeyValuePair<string, object?>("state", "waiting_for_first_frame")),
+            new(inFirst, new KeyValuePair<string, object?>("state", first)),
+            new(total - inFirst, new KeyValuePair<string, object?>("state", second)),
         ];
     }
 
@@ -197,22 +201,8 @@ internal sealed class ProxyMetrics : IDisposable
         Enum.GetValues<DropReason>().Select(reason =>
             new Measurement<long>(_relay.Counters.Drops(reason), new KeyValuePair<string, object?>("reason", DropReasonNames.Of(reason))));
 
-    private IEnumerable<Measurement<int>> Sessions()
-    {
-        var total = 0;
-        var relaying = 0;
-        foreach (var session in _relay.Sessions)
-        {
-            total++;
-            relaying += session.IsBound ? 1 : 0;
-        }
-
-        return
-        [
-            new(relaying, new KeyValuePair<string, object?>("state", "relaying")),
-            new(total - relaying, new KeyValuePair<string, object?>("state", "waiting_for_player")),
-        ];
-    }
+    private IEnumerable<Measurement<int>> Sessions() =>
+        ByState(_relay.Sessions, session => session.IsBound, "relaying", "waiting_for_player");
 
     private IEnumerable<Measurement<int>> Origins()
     {

@@ -109,10 +109,37 @@ internal sealed partial class RtcRelay
     }
 
     /// <summary>
-    /// Adds a player address to the session, opening its origin socket on first use. Returns the address's
-    /// slot, or -1 when the session cannot take it.
+    /// Adds a UDP player address to the session and to the address table, opening the origin socket on first
+    /// use. Returns the address's slot, or -1 when the session cannot take it.
     /// </summary>
     private int TryBind(RtcSession session, SocketAddress from, AddressKey key)
+    {
+        var slot = TryAddAddress(session, from, key);
+        if (slot < 0)
+        {
+            return -1;
+        }
+
+        _byAddress[key] = session;
+        if (session.IsClosed)
+        {
+            // Closed while binding: do not leave the address behind.
+            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
+            return -1;
+        }
+
+        var text = AddressText.Of(from);
+        LogPlayerBound(session.Id, text, slot);
+        _addressPublisher?.Publish(new PlayerAddress(text, session.Id));
+        return slot;
+    }
+
+    /// <summary>
+    /// What binding a player address takes on either transport: the session still open, its origin socket opened
+    /// on first use, the address in one of its slots (and an address it pushed out forgotten). Returns the slot,
+    /// or -1 when the session cannot take it.
+    /// </summary>
+    private int TryAddAddress(RtcSession session, SocketAddress address, AddressKey key)
     {
         if (session.IsClosed)
         {
@@ -133,23 +160,12 @@ internal sealed partial class RtcRelay
             return -1;
         }
 
-        var slot = session.AddAddress(from, key, out var evicted);
+        var slot = session.AddAddress(address, key, out var evicted);
         if (evicted is { } old)
         {
             _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(old, session));
         }
 
-        _byAddress[key] = session;
-        if (session.IsClosed)
-        {
-            // Closed while binding: do not leave the address behind.
-            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(key, session));
-            return -1;
-        }
-
-        var text = AddressText.Of(from);
-        LogPlayerBound(session.Id, text, slot);
-        _addressPublisher?.Publish(new PlayerAddress(text, session.Id));
         return slot;
     }
 }

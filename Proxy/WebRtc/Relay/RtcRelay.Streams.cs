@@ -129,33 +129,14 @@ internal sealed partial class RtcRelay
     /// <summary>A connection of the session closed: it no longer counts against the session's cap.</summary>
     internal static void StreamClosed(RtcSession session, StreamAddress address) => session.RemoveStream(address.Sink);
 
-    /// <summary>Adds a connection's address to the session, opening the origin socket on first use; -1 when it cannot.</summary>
+    /// <summary>
+    /// Adds a connection's address to the session, opening the origin socket on first use; -1 when it cannot. Not
+    /// in the address table: a connection's frames arrive already knowing their session.
+    /// </summary>
     private int TryBindStream(RtcSession session, StreamAddress address)
     {
-        if (session.IsClosed)
-        {
-            Counters.Drop(DropReason.SessionClosed);
-            return -1;
-        }
-
-        if (session.OriginSocket is null && !Engine.TryAttach(session, session.OriginEndPoint, out var error))
-        {
-            Counters.Drop(session.IsClosed ? DropReason.SessionClosed : DropReason.SendFailed);
-            if (!session.IsClosed)
-            {
-                LogOriginSocketFailed(session.Id, error);
-            }
-
-            return -1;
-        }
-
-        var slot = session.AddAddress(address, address.Key, out var evicted);
-        if (evicted is { } old)
-        {
-            _byAddress.TryRemove(new KeyValuePair<AddressKey, RtcSession>(old, session));
-        }
-
-        if (session.IsClosed)
+        var slot = TryAddAddress(session, address, address.Key);
+        if (slot < 0 || session.IsClosed)
         {
             return -1;
         }

@@ -87,7 +87,13 @@ internal sealed partial class SharedSessionLookup
             return false;
         }
 
-        _ = LookupAsync(key);
+        _ = LookupAsync(key, _misses, _pending, () => _findByUsername(key, _stopping), record =>
+        {
+            if (_adopt(record, key))
+            {
+                LogSessionAdopted(record.Id, key);
+            }
+        });
         return true;
     }
 
@@ -113,7 +119,15 @@ internal sealed partial class SharedSessionLookup
 
         var address = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(address.Buffer.Span);
-        _ = LookupAddressAsync(key, address, datagram.ToArray());
+        var text = AddressText.Of(address);
+        var copy = datagram.ToArray();
+        _ = LookupAsync(key, _addressMisses, _addressPending, () => _findByAddress(text, _stopping), record =>
+        {
+            if (_adoptAddress(record, address, key, copy))
+            {
+                LogSessionAdoptedByAddress(record.Id, text);
+            }
+        });
         return true;
     }
 
@@ -128,15 +142,18 @@ internal sealed partial class SharedSessionLookup
         return true;
     }
 
-    private async Task LookupAsync(string username)
+    /// <summary>One lookup of either kind: the registry asked, a found session adopted, a miss remembered, the slot freed.</summary>
+    private async Task LookupAsync<TKey>(TKey key, ConcurrentDictionary<TKey, long> misses, ConcurrentDictionary<TKey, byte> pending,
+        Func<ValueTask<RtcSessionRecord?>> find, Action<RtcSessionRecord> adopt)
+        where TKey : notnull
     {
         RtcSessionRecord? record = null;
         try
         {
-            record = await _findByUsername(username, _stopping);
-            if (record is not null && _adopt(record, username))
+            record = await find();
+            if (record is not null)
             {
-                LogSessionAdopted(record.Id, username);
+                adopt(record);
             }
         }
         catch (OperationCanceledException)
@@ -150,41 +167,10 @@ internal sealed partial class SharedSessionLookup
         {
             if (record is null)
             {
-                RememberMiss(_misses, username);
+                RememberMiss(misses, key);
             }
 
-            _pending.TryRemove(username, out _);
-            Interlocked.Decrement(ref _pendingCount);
-        }
-    }
-
-    private async Task LookupAddressAsync(AddressKey key, SocketAddress from, byte[] datagram)
-    {
-        RtcSessionRecord? record = null;
-        try
-        {
-            var text = AddressText.Of(from);
-            record = await _findByAddress(text, _stopping);
-            if (record is not null && _adoptAddress(record, from, key, datagram))
-            {
-                LogSessionAdoptedByAddress(record.Id, text);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (Exception e)
-        {
-            LogRegistryError(e);
-        }
-        finally
-        {
-            if (record is null)
-            {
-                RememberMiss(_addressMisses, key);
-            }
-
-            _addressPending.TryRemove(key, out _);
+            pending.TryRemove(key, out _);
             Interlocked.Decrement(ref _pendingCount);
         }
     }
