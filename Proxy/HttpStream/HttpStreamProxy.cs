@@ -103,12 +103,12 @@ internal sealed partial class HttpStreamProxy : IDisposable
         catch (HttpRequestException e)
         {
             LogOriginFailed(path, e.Message);
-            await (origin is null ? Task.CompletedTask : _registry.TryReportOriginUnreachableAsync(origin.Id));
+            await _registry.TryReportOriginUnreachableAsync(origin);
             await Problem.WriteAsync(context, StatusCodes.Status502BadGateway, $"origin unreachable: {e.Message}");
         }
         catch (TimeoutException e)
         {
-            await (origin is null ? Task.CompletedTask : _registry.TryReportOriginUnreachableAsync(origin.Id));
+            await _registry.TryReportOriginUnreachableAsync(origin);
             await Problem.WriteAsync(context, StatusCodes.Status504GatewayTimeout, e.Message);
         }
         catch (OperationCanceledException) when (_drain is { Ended.IsCancellationRequested: true } && !context.RequestAborted.IsCancellationRequested)

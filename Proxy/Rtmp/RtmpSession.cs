@@ -78,7 +78,7 @@ internal sealed partial class RtmpSession : IAsyncDisposable
                 if (e is not RtmpProtocolException)
                 {
                     // Refused, reset or silent (not an origin that answered "no"): no new streams go there for a while.
-                    await _registry.TryReportOriginUnreachableAsync(origin.Id);
+                    await _registry.TryReportOriginUnreachableAsync(origin);
                 }
 
                 await RtmpControl.SendStatusAsync(_client.Writer, ClientStreamId, "error", request.IsPublish ? "NetStream.Publish.Rejected" : "NetStream.Play.Failed", reason, cancellationToken);

@@ -219,10 +219,10 @@ internal sealed partial class SrtRelay : UdpRelayService
         catch (Exception e) when (e is NoOriginAvailableException or RegistryUnavailableException or InvalidOperationException or SocketException or TimeoutException)
         {
             LogFailed(session.ToString(), e.Message);
-            if (e is TimeoutException && origin is not null && !session.IsClosed)
+            if (e is TimeoutException && !session.IsClosed)
             {
                 // The origin did not answer three handshakes: no new streams go there for a while.
-                await _registry.TryReportOriginUnreachableAsync(origin.Id);
+                await _registry.TryReportOriginUnreachableAsync(origin);
             }
 
             if (!session.IsClosed)
