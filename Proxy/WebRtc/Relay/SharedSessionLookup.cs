@@ -87,13 +87,7 @@ internal sealed partial class SharedSessionLookup
             return false;
         }
 
-        _ = LookupAsync(key, _misses, _pending, () => _findByUsername(key, _stopping), record =>
-        {
-            if (_adopt(record, key))
-            {
-                LogSessionAdopted(record.Id, key);
-            }
-        });
+        StartLookup(key);
         return true;
     }
 
@@ -119,15 +113,7 @@ internal sealed partial class SharedSessionLookup
 
         var address = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span[..from.Size].CopyTo(address.Buffer.Span);
-        var text = AddressText.Of(address);
-        var copy = datagram.ToArray();
-        _ = LookupAsync(key, _addressMisses, _addressPending, () => _findByAddress(text, _stopping), record =>
-        {
-            if (_adoptAddress(record, address, key, copy))
-            {
-                LogSessionAdoptedByAddress(record.Id, text);
-            }
-        });
+        StartLookup(key, address, datagram.ToArray());
         return true;
     }
 
@@ -140,6 +126,29 @@ internal sealed partial class SharedSessionLookup
         }
 
         return true;
+    }
+
+    // The lambdas live in these two methods, not in the Request methods: a lambda's captured variables are
+    // allocated when their scope is entered, and the Request methods' cached-miss path must allocate nothing.
+    private void StartLookup(string username) =>
+        _ = LookupAsync(username, _misses, _pending, () => _findByUsername(username, _stopping), record =>
+        {
+            if (_adopt(record, username))
+            {
+                LogSessionAdopted(record.Id, username);
+            }
+        });
+
+    private void StartLookup(AddressKey key, SocketAddress from, byte[] datagram)
+    {
+        var text = AddressText.Of(from);
+        _ = LookupAsync(key, _addressMisses, _addressPending, () => _findByAddress(text, _stopping), record =>
+        {
+            if (_adoptAddress(record, from, key, datagram))
+            {
+                LogSessionAdoptedByAddress(record.Id, text);
+            }
+        });
     }
 
     /// <summary>One lookup of either kind: the registry asked, a found session adopted, a miss remembered, the slot freed.</summary>
