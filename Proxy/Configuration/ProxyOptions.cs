@@ -56,6 +56,9 @@ internal sealed record ProxyOptions
     /// <summary>Profiling listener (<c>GO_PPROF</c>); null = off, nothing listens.</summary>
     public ListenAddress? Pprof { get; init; }
 
+    /// <summary>How CPU profiles sample (<c>PROXY_PPROF_CPU_SAMPLER</c>). Defaults to auto: the kernel's CPU-time samples where allowed.</summary>
+    public CpuSampler PprofCpuSampler { get; init; } = CpuSampler.Auto;
+
     /// <summary>
     /// gRPC listener (<c>PROXY_GRPC</c>): the standard health service and the operator's <c>srsproxy.v1.Control</c>,
     /// HTTP/2 without TLS (h2c). Defaults to null = off, nothing listens, because it is an operator's port that a

@@ -34,7 +34,7 @@ internal static class ProxyOptionsParser
     /// </summary>
     public static readonly FrozenSet<string> VariableNames = new[]
     {
-        "GO_PPROF", "PROXY_PPROF",
+        "GO_PPROF", "PROXY_PPROF", "PROXY_PPROF_CPU_SAMPLER",
         "PROXY_HTTP_API", "PROXY_HTTP_SERVER", "PROXY_RTMP_SERVER", "PROXY_WEBRTC_SERVER", "PROXY_SRT_SERVER", "PROXY_SYSTEM_API",
         "PROXY_FORCE_QUIT_TIMEOUT", "PROXY_GRACE_QUIT_TIMEOUT", "PROXY_STATIC_FILES", "PROXY_LOAD_BALANCER_TYPE",
         "PROXY_REDIS_HOST", "PROXY_REDIS_PORT", "PROXY_REDIS_PASSWORD", "PROXY_REDIS_DB", "PROXY_REDIS_PREFIX", "PROXY_REDIS_KEY_PREFIX",
@@ -192,6 +192,17 @@ internal static class ProxyOptionsParser
         {
             options = options with { Pprof = pprof };
         }
+
+        options = options with
+        {
+            PprofCpuSampler = Read("PROXY_PPROF_CPU_SAMPLER", CpuSampler.Auto, text => text.ToLowerInvariant() switch
+            {
+                "auto" => (true, CpuSampler.Auto),
+                "perf" => (true, CpuSampler.Perf),
+                "eventpipe" => (true, CpuSampler.EventPipe),
+                _ => (false, CpuSampler.Auto),
+            }, "expected auto, perf or eventpipe"),
+        };
 
         options = ParseSentinels(Get, options, errors);
         // Empty = off, as GO_PPROF: an operator's port is opened on purpose.
@@ -405,6 +416,7 @@ internal static class ProxyOptionsParser
         static string Mask(string secret) => secret.Length == 0 ? "(empty)" : Masked;
 
         yield return ("GO_PPROF", o.Pprof?.ToString() ?? "(off)");
+        yield return ("PROXY_PPROF_CPU_SAMPLER", o.PprofCpuSampler.ToString().ToLowerInvariant());
         yield return ("PROXY_FORCE_QUIT_TIMEOUT", GoDuration.Format(o.ForceQuitTimeout));
         yield return ("PROXY_GRACE_QUIT_TIMEOUT", GoDuration.Format(o.GraceQuitTimeout));
         yield return ("PROXY_GRPC", o.Grpc?.ToString() ?? "(off)");

@@ -65,7 +65,7 @@ internal static class ProxyApp
         builder.Services.AddProxyServices(options);
         if (options.Pprof is { } address)
         {
-            builder.Services.AddProfiling(new ProfilingOptions { Address = address });
+            builder.Services.AddProfiling(new ProfilingOptions { Address = address, CpuSampler = options.PprofCpuSampler });
         }
 
         if (options.Grpc is not null)

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Diagnostics.Tracing.Etlx;
+using SrsProxy.Configuration;
+using SrsProxy.Profiling.Perf;
 
 namespace SrsProxy.Profiling;
 
@@ -28,9 +30,78 @@ internal sealed class Profiler : IDisposable
     /// <summary>The file pprof prints as "File:": the proxy's own assembly.</summary>
     public static string MainBinary { get; } = typeof(Profiler).Assembly.Location is { Length: > 0 } location ? location : "srs-proxy";
 
+    /// <summary>
+    /// A CPU profile over <paramref name="window"/>: the kernel's CPU-time samples where this process may open
+    /// perf events (and <see cref="ProfilingOptions.CpuSampler"/> allows them), else EventPipe's thread sampler.
+    /// </summary>
     public async Task<byte[]> CpuAsync(TimeSpan window, CancellationToken cancellationToken)
     {
         using var lease = Begin(ProfileKind.Cpu);
+        if (_options.CpuSampler != CpuSampler.EventPipe)
+        {
+            PerfSampler? sampler = null;
+            try
+            {
+                sampler = PerfSampler.Start();
+            }
+            catch (ProfileUnavailableException) when (_options.CpuSampler == CpuSampler.Auto)
+            {
+            }
+
+            if (sampler is not null)
+            {
+                return await PerfCpuAsync(sampler, window, cancellationToken);
+            }
+        }
+
+        return await EventPipeCpuAsync(window, cancellationToken);
+    }
+
+    /// <summary>
+    /// Kernel samples over the window, named afterwards from a recording of the runtime's method events and
+    /// rundown: the recording walks no stacks, so the window costs only the kernel's sampling.
+    /// </summary>
+    private async Task<byte[]> PerfCpuAsync(PerfSampler sampler, TimeSpan window, CancellationToken cancellationToken)
+    {
+        using var owned = sampler;
+        PerfSamples? samples = null;
+        var before = ThreadCpuTimes.Read();
+        IReadOnlyDictionary<int, long> after = before;
+        var request = new EventPipeRequest("cpu", RuntimeProviders.Methods(), Rundown: true, Stacks: false, 16, _options.MaxRecordingBytes);
+        using var trace = await _recorder.RecordAsync(request, async token =>
+        {
+            try
+            {
+                await Task.Delay(window, token);
+            }
+            finally
+            {
+                samples = sampler.Stop();
+                after = ThreadCpuTimes.Read();
+            }
+        }, cancellationToken);
+
+        var measured = after.Sum(t => Math.Max(0, t.Value - before.GetValueOrDefault(t.Key)));
+        await _decode.WaitAsync(cancellationToken);
+        try
+        {
+            return await Task.Run(() =>
+            {
+                using var managed = ManagedCode.Read(trace.Path);
+                var kernel = samples!.KernelFrames ? KernelSymbols.Read() : null;
+                var (profile, frames) = PerfCpuProfile.Build(samples, managed, NativeCode.ReadSelf(), kernel, trace.Started, trace.Window, measured, MainBinary);
+                _symbols.Remember(frames);
+                return profile.ToGzip();
+            }, cancellationToken);
+        }
+        finally
+        {
+            _decode.Release();
+        }
+    }
+
+    private async Task<byte[]> EventPipeCpuAsync(TimeSpan window, CancellationToken cancellationToken)
+    {
         var before = ThreadCpuTimes.Read();
         IReadOnlyDictionary<int, long> after = before;
         IReadOnlyDictionary<int, string> names = new Dictionary<int, string>();

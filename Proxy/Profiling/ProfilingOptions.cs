@@ -11,6 +11,9 @@ internal sealed record ProfilingOptions
 {
     public required ListenAddress Address { get; init; }
 
+    /// <summary>How CPU profiles sample; see <see cref="Configuration.CpuSampler"/>.</summary>
+    public CpuSampler CpuSampler { get; init; } = CpuSampler.Auto;
+
     /// <summary>CPU profile length without <c>?seconds=</c>. Defaults to 30 s, as Go's.</summary>
     public int DefaultCpuSeconds { get; init; } = 30;
 

@@ -26,6 +26,12 @@ internal static class RuntimeProviders
         new(Runtime, EventLevel.Informational, MethodKeywords),
     ];
 
+    /// <summary>Method names only, no stacks: what names the kernel's CPU samples.</summary>
+    public static EventPipeProvider[] Methods() =>
+    [
+        new(Runtime, EventLevel.Verbose, MethodKeywords),
+    ];
+
     /// <summary>GC AllocationTick (verbose GC events, about one per 100 KB allocated) with stacks, plus method names.</summary>
     public static EventPipeProvider[] Allocations() =>
     [

@@ -1,0 +1,185 @@
+using Microsoft.Diagnostics.Symbols;
+using Microsoft.Diagnostics.Tracing;
+using Microsoft.Diagnostics.Tracing.Parsers.Clr;
+
+namespace SrsProxy.Profiling.Perf;
+
+/// <summary>
+/// Where the runtime put each method's native code, read from an EventPipe recording of the runtime's
+/// method events (code JIT'd while recording) and its rundown (all code alive at the end, JIT'd and
+/// ReadyToRun): start, size, name, module, and the IL-to-native map that gives source lines for the
+/// proxy's own modules (portable PDBs beside them; never a symbol server).
+/// </summary>
+internal sealed class ManagedCode : IDisposable
+{
+    private readonly List<Method> _methods = [];
+    private readonly Dictionary<long, Method> _latestById = [];
+    private readonly Dictionary<long, string> _modulePaths = [];
+    private readonly Dictionary<string, ManagedSymbolModule?> _pdbs = new(StringComparer.Ordinal);
+    private readonly SymbolReader _symbols;
+    private readonly string _folder = AppContext.BaseDirectory;
+    private ulong[] _starts = [];
+
+    private ManagedCode()
+    {
+        _symbols = new SymbolReader(TextWriter.Null, _folder) { SecurityCheck = _ => true };
+    }
+
+    public int Count => _methods.Count;
+
+    public static ManagedCode Read(string nettracePath)
+    {
+        var code = new ManagedCode();
+        using (var source = new EventPipeEventSource(nettracePath))
+        {
+            var rundown = new ClrRundownTraceEventParser(source);
+            source.Clr.MethodLoadVerbose += code.OnMethod;
+            rundown.MethodDCStopVerbose += code.OnMethod;
+            source.Clr.MethodILToNativeMap += code.OnMap;
+            rundown.MethodILToNativeMapDCStop += code.OnMap;
+            source.Clr.LoaderModuleLoad += code.OnModule;
+            rundown.LoaderModuleDCStop += code.OnModule;
+            source.Process();
+        }
+
+        code.Index();
+        return code;
+    }
+
+    private void OnMethod(MethodLoadUnloadVerboseTraceData e)
+    {
+        if (e.MethodStartAddress == 0 || e.MethodSize == 0)
+        {
+            return;
+        }
+
+        var signature = e.MethodSignature;
+        var parameters = signature.IndexOf('(', StringComparison.Ordinal) is var open and >= 0 ? signature[open..] : "";
+        var name = e.MethodNamespace.Length > 0 ? $"{e.MethodNamespace}.{e.MethodName}" : e.MethodName;
+        var method = new Method(e.MethodStartAddress, (uint)e.MethodSize, name, parameters, e.ModuleID, (uint)e.MethodToken);
+        _methods.Add(method);
+        _latestById[e.MethodID] = method;
+    }
+
+    private void OnMap(MethodILToNativeMapTraceData e)
+    {
+        // Extent 0 is the method's main body; the map of cold code (1) is not used.
+        if (e.MethodExtent != 0 || !_latestById.TryGetValue(e.MethodID, out var method) || method.Map is not null)
+        {
+            return;
+        }
+
+        var map = new (int Native, int IL)[e.CountOfMapEntries];
+        for (var i = 0; i < map.Length; i++)
+        {
+            map[i] = (e.NativeOffset(i), e.ILOffset(i));
+        }
+
+        Array.Sort(map, (a, b) => a.Native.CompareTo(b.Native));
+        method.Map = map;
+    }
+
+    private void OnModule(ModuleLoadUnloadTraceData e) => _modulePaths[e.ModuleID] = e.ModuleILPath;
+
+    /// <summary>Sorts by address; where code was replaced at the same address, the latest record wins.</summary>
+    private void Index()
+    {
+        var byStart = new Dictionary<ulong, Method>();
+        foreach (var method in _methods)
+        {
+            byStart[method.Start] = method;
+        }
+
+        _methods.Clear();
+        _methods.AddRange(byStart.Values.OrderBy(m => m.Start));
+        _starts = _methods.Select(m => m.Start).ToArray();
+    }
+
+    /// <summary>
+    /// The frame at <paramref name="address"/>, or null when no method's code holds it. A return address
+    /// (<paramref name="returnAddress"/>) is looked up one byte earlier, inside the call it returns from.
+    /// </summary>
+    public StackFrameInfo? Lookup(ulong address, bool returnAddress)
+    {
+        var at = returnAddress ? address - 1 : address;
+        var index = Array.BinarySearch(_starts, at);
+        if (index < 0)
+        {
+            index = ~index - 1;
+        }
+
+        if (index < 0)
+        {
+            return null;
+        }
+
+        var method = _methods[index];
+        if (at >= method.Start + method.Size)
+        {
+            return null;
+        }
+
+        var modulePath = _modulePaths.GetValueOrDefault(method.ModuleId, "");
+        var module = modulePath.Length > 0 ? Path.GetFileNameWithoutExtension(modulePath) : "?";
+        var (file, line) = SourceLine(method, modulePath, (int)(at - method.Start));
+        return new StackFrameInfo(address, method.Name, $"{module}!{method.Name}{method.Parameters}", module, file, line);
+    }
+
+    private (string File, int Line) SourceLine(Method method, string modulePath, int nativeOffset)
+    {
+        if (method.Map is null || !modulePath.StartsWith(_folder, StringComparison.Ordinal))
+        {
+            return ("", 0);
+        }
+
+        // The IL offset of the last mapped instruction at or before this one; prolog, epilog and
+        // unmapped entries are negative.
+        var il = -1;
+        foreach (var (native, ilOffset) in method.Map)
+        {
+            if (native > nativeOffset)
+            {
+                break;
+            }
+
+            if (ilOffset >= 0)
+            {
+                il = ilOffset;
+            }
+        }
+
+        if (il < 0 || Pdb(modulePath) is not { } pdb)
+        {
+            return ("", 0);
+        }
+
+        var location = pdb.SourceLocationForManagedCode(method.Token, il);
+        var file = location?.SourceFile?.BuildTimeFilePath ?? "";
+        return file.Length > 0 ? (file, location!.LineNumber) : ("", 0);
+    }
+
+    private ManagedSymbolModule? Pdb(string modulePath)
+    {
+        if (!_pdbs.TryGetValue(modulePath, out var pdb))
+        {
+            var path = Path.ChangeExtension(modulePath, ".pdb");
+            pdb = File.Exists(path) ? _symbols.OpenSymbolFile(path) : null;
+            _pdbs.Add(modulePath, pdb);
+        }
+
+        return pdb;
+    }
+
+    public void Dispose() => _symbols.Dispose();
+
+    private sealed class Method(ulong start, uint size, string name, string parameters, long moduleId, uint token)
+    {
+        public ulong Start { get; } = start;
+        public uint Size { get; } = size;
+        public string Name { get; } = name;
+        public string Parameters { get; } = parameters;
+        public long ModuleId { get; } = moduleId;
+        public uint Token { get; } = token;
+        public (int Native, int IL)[]? Map { get; set; }
+    }
+}
