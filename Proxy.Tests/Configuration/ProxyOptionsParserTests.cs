@@ -58,6 +58,15 @@ public class ProxyOptionsParserTests
         Assert.Equal(new ListenAddress(IPAddress.Loopback, 6061), Parse(("PROXY_PPROF", "127.0.0.1:6061")).Pprof);
     }
 
+    [Fact]
+    public void Parse_PprofCpuSampler_AutoByDefault_AnyCase()
+    {
+        Assert.Equal(CpuSampler.Auto, Parse().PprofCpuSampler);
+        Assert.Equal(CpuSampler.Perf, Parse(("PROXY_PPROF_CPU_SAMPLER", "perf")).PprofCpuSampler);
+        Assert.Equal(CpuSampler.EventPipe, Parse(("PROXY_PPROF_CPU_SAMPLER", "EventPipe")).PprofCpuSampler);
+        Assert.Contains(("PROXY_PPROF_CPU_SAMPLER", "auto"), ProxyOptionsParser.Describe(Parse()));
+    }
+
     /// <summary>gRPC is an operator's port: off unless set, and then a listener like the others.</summary>
     [Fact]
     public void Parse_Grpc_OffByDefault_ListenAddressWhenSet_ClashesWithOtherListeners()
@@ -84,6 +93,7 @@ public class ProxyOptionsParserTests
     [InlineData("PROXY_CANDIDATE", "0.0.0.0")]
     [InlineData("PROXY_DEFAULT_BACKEND_ENABLED", "maybe")]
     [InlineData("GO_PPROF", "6060:x")]
+    [InlineData("PROXY_PPROF_CPU_SAMPLER", "dtrace")]
     public void Parse_BadValue_NamesVariableAndValueOnOneLine(string name, string value)
     {
         var e = Assert.Throws<ConfigurationException>(() => Parse((name, value)));

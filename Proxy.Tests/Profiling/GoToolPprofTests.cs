@@ -90,6 +90,35 @@ public sealed class GoToolPprofTests : IAsyncLifetime
         Assert.Contains(OperatingSystem.IsLinux() ? "SrsProxy.Udp.UdpPump.Run" : "SrsProxy.Udp.UdpRelayEngine+<ReceiveLoopAsync>", traces);
     }
 
+    /// <summary>
+    /// Where the kernel allows perf events (root, or perf_event_paranoid &lt;= 1), the profile goes below the
+    /// managed frames: the system calls the relay makes and the kernel's UDP code, each sample labelled with
+    /// its thread. Elsewhere it says it fell back to EventPipe's sampler.
+    /// </summary>
+    [Fact]
+    public async Task CpuProfile_KernelSamples_ShowTheRelaysSystemCallsAndThreads()
+    {
+        var file = await SaveAsync("profile?seconds=3", "cpu-kernel.pb.gz");
+        var comments = await GoPprof.AcceptAsync("-comments", file);
+        _output.WriteLine(comments);
+        if (!comments.Contains("perf_event CPU-time sampling", StringComparison.Ordinal))
+        {
+            Assert.Contains("EventPipe thread samples", comments);
+            return;
+        }
+
+        var traces = await GoPprof.AcceptAsync("-traces", file);
+        var tags = await GoPprof.AcceptAsync("-tags", file);
+        _output.WriteLine(tags);
+        Assert.Contains("rtc-pump", tags);
+        if (comments.Contains("kernel and user frames", StringComparison.Ordinal))
+        {
+            // One chain (the lines of one sample all start with a space) from the kernel's UDP send up through
+            // libc's sendmmsg to the pump itself.
+            Assert.Matches(@"udp_sendmsg\n(?: [^\n]*\n)*? +(__)?sendmmsg\n(?: [^\n]*\n)*? +SrsProxy\.Udp\.UdpPump\.Run\n", traces);
+        }
+    }
+
     [Fact]
     public async Task AllocsHeapGoroutine_AreAcceptedByGoTool()
     {

@@ -1,4 +1,4 @@
 namespace SrsProxy.Profiling;
 
-/// <summary>The runtime did not deliver what the profile needs this time; asking again may work.</summary>
-internal sealed class ProfileUnavailableException(string message) : Exception(message);
+/// <summary>The runtime or the kernel did not deliver what the profile needs; asking again may work.</summary>
+internal class ProfileUnavailableException(string message) : Exception(message);

@@ -23,6 +23,11 @@ internal sealed class ElfSymbols
     private ElfSymbols((ulong, ulong, ulong)[] segments, List<(ulong Start, ulong Size, string Name)> functions)
     {
         _segments = segments;
+
+        // Aliases share a start (getpid, __getpid): one name per address, the public one (fewest leading underscores).
+        functions = functions.GroupBy(f => f.Start)
+            .Select(g => g.OrderBy(f => f.Name.Length - f.Name.TrimStart('_').Length).ThenBy(f => f.Name.Length).ThenBy(f => f.Name, StringComparer.Ordinal).First())
+            .ToList();
         functions.Sort((a, b) => a.Start.CompareTo(b.Start));
         _starts = functions.Select(f => f.Start).ToArray();
         _ends = functions.Select(f => f.Start + f.Size).ToArray();

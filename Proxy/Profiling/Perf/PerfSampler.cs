@@ -47,13 +47,13 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
     /// <summary>
     /// Starts sampling every thread. Kernel frames are included when this process may see them; otherwise
     /// only user-space frames. Throws <see cref="ProfileUnavailableException"/> when the kernel refuses
-    /// perf events altogether (seccomp, perf_event_paranoid 3, not Linux).
+    /// perf events altogether (seccomp, perf_event_paranoid 3, not Linux): a <see cref="PerfEventsRefusedException"/>.
     /// </summary>
     public static PerfSampler Start(long periodNanoseconds = DefaultPeriodNanoseconds)
     {
         if (!PerfEventInterop.Supported)
         {
-            throw new ProfileUnavailableException("perf events need Linux on x64 or arm64");
+            throw new PerfEventsRefusedException(0, "perf events need Linux on x64 or arm64");
         }
 
         // A probe on the calling thread (tid 0) tells whether the kernel lets this process see its own frames.
@@ -67,7 +67,7 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
 
         if (probe is null)
         {
-            throw new ProfileUnavailableException($"perf_event_open refused (errno {errno}); see /proc/sys/kernel/perf_event_paranoid and the container's seccomp profile");
+            throw new PerfEventsRefusedException(errno, $"perf_event_open refused (errno {errno}); see /proc/sys/kernel/perf_event_paranoid and the container's seccomp profile");
         }
 
         probe.Disable();

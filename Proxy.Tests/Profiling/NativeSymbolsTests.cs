@@ -1,0 +1,67 @@
+using System.Runtime.InteropServices;
+using SrsProxy.Profiling.Perf;
+
+namespace SrsProxy.Tests.Profiling;
+
+/// <summary>Naming native and kernel code addresses for kernel-sampled CPU profiles.</summary>
+public sealed class NativeSymbolsTests
+{
+    [Fact]
+    public void NativeCode_LibcExport_IsNamedWithItsModule_AnywhereInsideIt()
+    {
+        var getpid = (ulong)NativeLibrary.GetExport(NativeLibrary.Load("libc.so.6"), "getpid");
+        var code = NativeCode.ReadSelf();
+
+        var (function, module) = code.Lookup(getpid) ?? throw new Xunit.Sdk.XunitException("getpid's address is in no executable mapping");
+        Assert.Equal("getpid", function);
+        Assert.Equal("libc.so.6", module);
+        Assert.Equal(function, code.Lookup(getpid + 1)?.Function);
+    }
+
+    [Fact]
+    public void NativeCode_AddressOutsideEveryMapping_IsNull() => Assert.Null(NativeCode.ReadSelf().Lookup(0x1000));
+
+    [Fact]
+    public void ElfSymbols_NotAnElfFile_IsEmpty()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "not an ELF file at all, but long enough to hold a header of sixty-four bytes");
+            Assert.Equal(0, ElfSymbols.Read(path).Count);
+            Assert.Equal(0, ElfSymbols.Read(path + ".missing").Count);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void KernelSymbols_TextSymbolsOnly_ZeroAddressesHidden_ModulesStripped()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(path,
+            [
+                "0000000000000000 T hidden_by_kptr_restrict",
+                "ffffffff81000000 T _stext",
+                "ffffffff81000100 t helper",
+                "ffffffff81000200 D some_data",
+                "ffffffffc0001000 t module_function\t[mymodule]",
+                "garbage line",
+            ]);
+            var kernel = KernelSymbols.Read(path);
+            Assert.Equal(3, kernel.Count);
+            Assert.Equal("helper", kernel.Lookup(0xffffffff81000150));
+            Assert.Equal("helper", kernel.Lookup(0xffffffff81000250));
+            Assert.Equal("module_function", kernel.Lookup(0xffffffffc0001010));
+            Assert.Equal(KernelSymbols.Module, kernel.Lookup(0x1000));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
