@@ -108,7 +108,11 @@ public sealed class GoToolPprofTests : IAsyncLifetime
         }
 
         var traces = await GoPprof.AcceptAsync("-traces", file);
+        var raw = await GoPprof.AcceptAsync("-raw", file);
         var tags = await GoPprof.AcceptAsync("-tags", file);
+
+        // Every code version has its line map, the pump's loop (running in on-stack-replacement code) included.
+        Assert.Matches(@"SrsProxy\.Udp\.UdpPump\.Run \S*/Proxy/Udp/UdpPump\.cs:\d+", raw);
         _output.WriteLine(tags);
         Assert.Contains("rtc-pump", tags);
         if (comments.Contains("kernel and user frames", StringComparison.Ordinal))
@@ -176,6 +180,7 @@ public sealed class GoToolPprofTests : IAsyncLifetime
         }
 
         await Wait.UntilAsync(() => PprofEndpointsTests.Recordings(_proxy).Length == 0, "every recording stopped and deleted", 30_000);
+        Assert.Equal(0, PprofEndpointsTests.PerfEventDescriptors());
         Assert.True(_load.Received > 0);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SrsProxy.Profiling.Perf;
+using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Profiling;
 
@@ -11,6 +12,7 @@ namespace SrsProxy.Tests.Profiling;
 /// Where the kernel refuses perf events, the refusal must be the kind that sends profiles to EventPipe
 /// (a permission, or no such system call), never a malformed request.
 /// </summary>
+[Collection(RealPeersCollection.Name)]
 public sealed class PerfSamplerTests
 {
     /// <summary>errno values that mean "not allowed here", not "asked wrongly".</summary>

@@ -112,17 +112,41 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         using var client = new HttpClient();
         using var abort = new CancellationTokenSource();
         var request = client.GetAsync(new Uri(Pprof, "profile?seconds=120"), abort.Token);
-        await Wait.UntilAsync(() => Recordings(_proxy).Length > 0, "the profile recording", 15_000);
+        await Wait.UntilAsync(() => ProfileRunning(_proxy), "the CPU profile running (kernel sampler or EventPipe recording)", 15_000);
 
         await abort.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
-        await Wait.UntilAsync(() => Recordings(_proxy).Length == 0, "the abandoned recording stopped and deleted", 30_000);
+        await Wait.UntilAsync(() => !ProfileRunning(_proxy) && PerfEventDescriptors() == 0,
+            "the abandoned profile stopped: its recording deleted, or its sampler thread ended and every perf event closed", 30_000);
 
         // The CPU slot is free again: a new profile is taken, not refused.
         var next = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
         Assert.Empty(Recordings(_proxy));
+        Assert.Equal(0, PerfEventDescriptors());
     }
+
+    /// <summary>A CPU profile is under way: an EventPipe recording on disk, or the kernel sampler's reader thread.</summary>
+    private static bool ProfileRunning(TestProxy proxy) => Recordings(proxy).Length > 0 || ThreadsNamed("pprof-perf") > 0;
+
+    private static int ThreadsNamed(string name) => OperatingSystem.IsLinux()
+        ? Directory.EnumerateDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).Trim() == name;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        })
+        : 0;
+
+    /// <summary>Descriptors of perf events this process holds (each sampled thread has one while a profile runs).</summary>
+    internal static int PerfEventDescriptors() => OperatingSystem.IsLinux()
+        ? Directory.EnumerateFiles("/proc/self/fd").Count(fd => new FileInfo(fd).LinkTarget == "anon_inode:[perf_event]")
+        : 0;
 
     [Fact]
     public async Task Goroutine_TextForms_ListThreadsWithCounts()

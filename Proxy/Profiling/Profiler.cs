@@ -58,38 +58,39 @@ internal sealed class Profiler : IDisposable
     }
 
     /// <summary>
-    /// Kernel samples over the window, named afterwards from a recording of the runtime's method events and
-    /// rundown: the recording walks no stacks, so the window costs only the kernel's sampling.
+    /// Kernel samples over the window, named afterwards from the runtime's method rundown: nothing but the
+    /// kernel's sampling runs during the window. The rundown lists every piece of code the JIT has made that
+    /// is still in the code heap, so code replaced during the window (a method moving up a tier) is named too.
     /// </summary>
     private async Task<byte[]> PerfCpuAsync(PerfSampler sampler, TimeSpan window, CancellationToken cancellationToken)
     {
-        using var owned = sampler;
-        PerfSamples? samples = null;
+        var started = DateTimeOffset.UtcNow;
         var before = ThreadCpuTimes.Read();
-        IReadOnlyDictionary<int, long> after = before;
-        var request = new EventPipeRequest("cpu", RuntimeProviders.Methods(), Rundown: true, Stacks: false, 16, _options.MaxRecordingBytes);
-        using var trace = await _recorder.RecordAsync(request, async token =>
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        PerfSamples samples;
+        try
         {
-            try
-            {
-                await Task.Delay(window, token);
-            }
-            finally
-            {
-                samples = sampler.Stop();
-                after = ThreadCpuTimes.Read();
-            }
-        }, cancellationToken);
+            await Task.Delay(window, cancellationToken);
+        }
+        finally
+        {
+            samples = sampler.Stop();
+            sampler.Dispose();
+        }
 
+        var length = clock.Elapsed;
+        var after = ThreadCpuTimes.Read();
         var measured = after.Sum(t => Math.Max(0, t.Value - before.GetValueOrDefault(t.Key)));
+        var request = new EventPipeRequest("cpu", RuntimeProviders.Methods(), Rundown: true, Stacks: false, 64, _options.MaxRecordingBytes);
+        using var trace = await _recorder.RecordAsync(request, _ => Task.CompletedTask, cancellationToken);
         await _decode.WaitAsync(cancellationToken);
         try
         {
             return await Task.Run(() =>
             {
                 using var managed = ManagedCode.Read(trace.Path);
-                var kernel = samples!.KernelFrames ? KernelSymbols.Read() : null;
-                var (profile, frames) = PerfCpuProfile.Build(samples, managed, NativeCode.ReadSelf(), kernel, trace.Started, trace.Window, measured, MainBinary);
+                var kernel = samples.KernelFrames ? KernelSymbols.Read() : null;
+                var (profile, frames) = PerfCpuProfile.Build(samples, managed, NativeCode.ReadSelf(), kernel, started, length, measured, MainBinary);
                 _symbols.Remember(frames);
                 return profile.ToGzip();
             }, cancellationToken);

@@ -13,7 +13,8 @@ namespace SrsProxy.Profiling.Perf;
 internal sealed class ManagedCode : IDisposable
 {
     private readonly List<Method> _methods = [];
-    private readonly Dictionary<long, Method> _latestById = [];
+    private readonly Dictionary<(long MethodId, long CodeVersion), Method> _byVersion = [];
+    private readonly Dictionary<(long MethodId, long CodeVersion), (int Native, int IL)[]> _maps = [];
     private readonly Dictionary<long, string> _modulePaths = [];
     private readonly Dictionary<string, ManagedSymbolModule?> _pdbs = new(StringComparer.Ordinal);
     private readonly SymbolReader _symbols;
@@ -26,6 +27,13 @@ internal sealed class ManagedCode : IDisposable
     }
 
     public int Count => _methods.Count;
+
+    /// <summary>Rundown events the runtime dropped (its buffer full): code they described stays unnamed.</summary>
+    public int EventsLost { get; private set; }
+
+    /// <summary>Methods with an IL-to-native map (source lines possible).</summary>
+    public int Mapped => _methods.Count(m => m.Map is not null);
+
 
     public static ManagedCode Read(string nettracePath)
     {
@@ -40,6 +48,7 @@ internal sealed class ManagedCode : IDisposable
             source.Clr.LoaderModuleLoad += code.OnModule;
             rundown.LoaderModuleDCStop += code.OnModule;
             source.Process();
+            code.EventsLost = source.EventsLost;
         }
 
         code.Index();
@@ -58,13 +67,17 @@ internal sealed class ManagedCode : IDisposable
         var name = e.MethodNamespace.Length > 0 ? $"{e.MethodNamespace}.{e.MethodName}" : e.MethodName;
         var method = new Method(e.MethodStartAddress, (uint)e.MethodSize, name, parameters, e.ModuleID, (uint)e.MethodToken);
         _methods.Add(method);
-        _latestById[e.MethodID] = method;
+        _byVersion[(e.MethodID, e.ReJITID)] = method;
     }
 
+    /// <summary>
+    /// A code version's IL-to-native map, matched to its method by method id and code version (the event's
+    /// ReJITID), not by order: the rundown sends a map before its method's event, JIT events after it.
+    /// </summary>
     private void OnMap(MethodILToNativeMapTraceData e)
     {
         // Extent 0 is the method's main body; the map of cold code (1) is not used.
-        if (e.MethodExtent != 0 || !_latestById.TryGetValue(e.MethodID, out var method) || method.Map is not null)
+        if (e.MethodExtent != 0)
         {
             return;
         }
@@ -76,14 +89,25 @@ internal sealed class ManagedCode : IDisposable
         }
 
         Array.Sort(map, (a, b) => a.Native.CompareTo(b.Native));
-        method.Map = map;
+        _maps[(e.MethodID, e.ReJITID)] = map;
     }
 
     private void OnModule(ModuleLoadUnloadTraceData e) => _modulePaths[e.ModuleID] = e.ModuleILPath;
 
-    /// <summary>Sorts by address; where code was replaced at the same address, the latest record wins.</summary>
+    /// <summary>
+    /// Gives each code version its map (one that reaches past the code's end belongs to another version and is
+    /// not used), then sorts by address; where code was replaced at the same address, the latest record wins.
+    /// </summary>
     private void Index()
     {
+        foreach (var (version, method) in _byVersion)
+        {
+            if (_maps.TryGetValue(version, out var map) && map.Length > 0 && map[^1].Native <= method.Size)
+            {
+                method.Map = map;
+            }
+        }
+
         var byStart = new Dictionary<ulong, Method>();
         foreach (var method in _methods)
         {

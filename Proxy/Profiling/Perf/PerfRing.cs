@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SrsProxy.Profiling.Perf;
 
 /// <summary>
@@ -52,6 +54,8 @@ internal sealed unsafe class PerfRing : IDisposable
     public void Disable() => PerfEventInterop.Disable(_fd);
 
     /// <summary>Hands every record written since the last call to <paramref name="sink"/> and frees their space.</summary>
+    /// <remarks>Compiled optimised at once: tiering would recompile it during the very profile it serves.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Drain(IPerfRecordSink sink)
     {
         var head = Volatile.Read(ref *(ulong*)(_ring + PerfEventInterop.DataHeadOffset));

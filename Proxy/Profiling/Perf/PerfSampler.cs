@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace SrsProxy.Profiling.Perf;
 
@@ -107,6 +108,9 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         }
     }
 
+    // The sampler's own hot code is compiled optimised at once (AggressiveOptimization): with tiering, the
+    // JIT's background worker would recompile it during the very window being profiled.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadLoop()
     {
         var sinceRescan = TimeSpan.Zero;
@@ -164,6 +168,7 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IPerfRecordSink.Record(int type, ReadOnlySpan<byte> body)
     {
         if (type == PerfEventInterop.RecordLost && body.Length >= 16)
@@ -257,6 +262,7 @@ internal sealed class ChainKey : IEquatable<ChainKey>
 {
     private readonly int _hash;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ChainKey(int tid, ulong[] chain)
     {
         Tid = tid;
@@ -275,6 +281,7 @@ internal sealed class ChainKey : IEquatable<ChainKey>
 
     public ulong[] Chain { get; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Equals(ChainKey? other) => other is not null && other.Tid == Tid && other.Chain.AsSpan().SequenceEqual(Chain);
 
     public override bool Equals(object? obj) => Equals(obj as ChainKey);
