@@ -39,10 +39,10 @@ internal static class PerfCpuProfile
         }
 
         var sampledMilliseconds = samples.Samples * samples.PeriodNanoseconds / 1_000_000;
-        builder.AddComment($"cpu: perf_event CPU-time sampling, one sample per {samples.PeriodNanoseconds / 1000} µs of a thread's CPU, "
+        builder.AddComment($"cpu: perf_event CPU-time sampling {(samples.PerCpu ? "per CPU" : "per thread")}, one sample per {samples.PeriodNanoseconds / 1000} µs of a thread's CPU, "
             + (samples.KernelFrames ? "kernel and user frames" : "user frames only (this process may not see the kernel's; CAP_PERFMON or kernel.perf_event_paranoid <= 1 allows it)"));
         builder.AddComment($"cpu: {measuredNanoseconds / 1_000_000} ms measured on all threads over {window.TotalSeconds:F1} s, {sampledMilliseconds} ms sampled "
-            + $"({samples.Samples} samples on {samples.Threads} threads; {samples.Lost} lost, {samples.Dropped} past the distinct-stack cap)");
+            + $"({samples.Samples} samples of {samples.Threads} threads; {samples.Lost} lost, {samples.Dropped} past the distinct-stack cap)");
         builder.AddComment($"cpu: code named from the runtime's rundown: {managed.Count} methods ({managed.Mapped} with line maps)"
             + (managed.EventsLost > 0 ? $"; {managed.EventsLost} rundown events lost, some code unnamed" : ""));
         return (builder, resolver.Frames);

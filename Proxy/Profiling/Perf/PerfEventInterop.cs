@@ -10,6 +10,7 @@ namespace SrsProxy.Profiling.Perf;
 internal static unsafe partial class PerfEventInterop
 {
     private const int TypeSoftware = 1;
+    private const ulong SoftwareCpuClock = 0;
     private const ulong SoftwareTaskClock = 1;
 
     /// <summary>PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN: a sample is pid, tid, then the chain.</summary>
@@ -48,23 +49,24 @@ internal static unsafe partial class PerfEventInterop
     private const int ProtRead = 1, ProtWrite = 2, MapShared = 1;
 
     /// <summary>
-    /// Opens a disabled counter on one thread. With <paramref name="kernel"/> the chain includes the kernel's
-    /// frames (needs CAP_PERFMON or perf_event_paranoid &lt;= 1); without, only the thread's own code is
-    /// sampled. Returns the descriptor, or -1 with the errno.
+    /// Opens a disabled counter, on one thread (<paramref name="tid"/>, any CPU: a task clock, which follows
+    /// the thread) or on one CPU (<paramref name="tid"/> -1: a CPU clock, which samples whatever runs there;
+    /// needs CAP_PERFMON or perf_event_paranoid &lt;= 0). With <paramref name="kernel"/> the chain includes the
+    /// kernel's frames (CAP_PERFMON or perf_event_paranoid &lt;= 1). Returns the descriptor, or -1 with the errno.
     /// </summary>
-    public static int Open(int tid, long periodNanoseconds, bool kernel, out int errno)
+    public static int Open(int tid, int cpu, long periodNanoseconds, bool kernel, out int errno)
     {
         var attr = stackalloc byte[AttributeSize];
         new Span<byte>(attr, AttributeSize).Clear();
         *(uint*)(attr + 0) = TypeSoftware;
         *(uint*)(attr + 4) = AttributeSize;
-        *(ulong*)(attr + 8) = SoftwareTaskClock;
+        *(ulong*)(attr + 8) = tid == -1 ? SoftwareCpuClock : SoftwareTaskClock;
         *(ulong*)(attr + 16) = (ulong)periodNanoseconds;
         *(ulong*)(attr + 24) = SampleTidCallchain;
         *(ulong*)(attr + 40) = FlagDisabled | FlagExcludeHypervisor | (kernel ? 0 : FlagExcludeKernel | FlagExcludeCallchainKernel);
         *(ushort*)(attr + 108) = MaxStack;
 
-        var fd = (int)Syscall(SyscallNumber, attr, tid, -1, -1, FlagFdCloexec);
+        var fd = (int)Syscall(SyscallNumber, attr, tid, cpu, -1, FlagFdCloexec);
         errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
         return fd;
     }

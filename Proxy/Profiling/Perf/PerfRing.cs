@@ -17,9 +17,8 @@ internal sealed unsafe class PerfRing : IDisposable
     private readonly byte[] _wrapped = new byte[ushort.MaxValue + 1];
     private bool _disposed;
 
-    private PerfRing(int tid, int fd, byte* ring, nuint length, int dataBytes)
+    private PerfRing(int fd, byte* ring, nuint length, int dataBytes)
     {
-        Tid = tid;
         _fd = fd;
         _ring = ring;
         _length = length;
@@ -27,12 +26,13 @@ internal sealed unsafe class PerfRing : IDisposable
         _mask = (ulong)dataBytes - 1;
     }
 
-    public int Tid { get; }
-
-    /// <summary>Opens, maps and enables a counter on one thread; null with the errno when the kernel refuses.</summary>
-    public static PerfRing? Open(int tid, long periodNanoseconds, bool kernel, int dataPages, out int errno)
+    /// <summary>
+    /// Opens, maps and enables a counter on one thread (<paramref name="cpu"/> -1) or one CPU
+    /// (<paramref name="tid"/> -1); null with the errno when the kernel refuses.
+    /// </summary>
+    public static PerfRing? Open(int tid, int cpu, long periodNanoseconds, bool kernel, int dataPages, out int errno)
     {
-        var fd = PerfEventInterop.Open(tid, periodNanoseconds, kernel, out errno);
+        var fd = PerfEventInterop.Open(tid, cpu, periodNanoseconds, kernel, out errno);
         if (fd < 0)
         {
             return null;
@@ -46,7 +46,7 @@ internal sealed unsafe class PerfRing : IDisposable
             return null;
         }
 
-        var opened = new PerfRing(tid, fd, ring, length, dataPages * Environment.SystemPageSize);
+        var opened = new PerfRing(fd, ring, length, dataPages * Environment.SystemPageSize);
         PerfEventInterop.Enable(fd);
         return opened;
     }

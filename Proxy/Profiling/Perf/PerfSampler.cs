@@ -5,11 +5,18 @@ using System.Runtime.CompilerServices;
 namespace SrsProxy.Profiling.Perf;
 
 /// <summary>
-/// Samples every thread of this process on CPU time, as Go's profiler does: the kernel interrupts a thread
-/// each <see cref="PeriodNanoseconds"/> of the CPU time it uses and records its call chain, so a sleeping
-/// thread costs nothing and each sample stands for the same CPU time. One counter and ring per thread
-/// (threads started during the window are picked up within <see cref="RescanInterval"/>); one reader thread
-/// empties the rings every <see cref="DrainInterval"/> and counts identical chains once.
+/// Samples every thread of this process on CPU time, as Go's profiler does: every
+/// <see cref="PeriodNanoseconds"/> of CPU the kernel records the running thread's call chain, so each sample
+/// stands for the same CPU time and a sleeping thread gets none. One reader thread empties the kernel's ring
+/// buffers every <see cref="DrainInterval"/> and counts identical chains once.
+/// <para>
+/// Two ways to ask the kernel, the cheaper first. Per CPU (a CPU clock on each CPU this process may run on,
+/// keeping only this process's samples): it costs the process nothing when its threads switch, but needs
+/// CAP_PERFMON or kernel.perf_event_paranoid &lt;= 0. Otherwise per thread (a task clock on each thread,
+/// threads started during the window found within <see cref="RescanInterval"/>): the kernel then stops and
+/// restarts each thread's timer at every context switch, which a relay thread that sleeps thousands of
+/// times a second pays for.
+/// </para>
 /// </summary>
 internal sealed class PerfSampler : IPerfRecordSink, IDisposable
 {
@@ -22,48 +29,83 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
     private const string TaskRoot = "/proc/self/task";
 
     /// <summary>128 KiB per thread: 100 ms of samples of a busy thread with deep chains fit several times over.</summary>
-    private const int DataPages = 32;
+    private const int ThreadDataPages = 32;
+
+    /// <summary>256 KiB per CPU, which also carries other processes' samples (dropped when read).</summary>
+    private const int CpuDataPages = 64;
 
     private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan RescanInterval = TimeSpan.FromSeconds(1);
 
-    private readonly Dictionary<int, PerfRing> _rings = [];
+    private readonly List<PerfRing> _rings = [];
+    private readonly HashSet<int> _threads = [];
+    private readonly HashSet<int> _seen = [];
     private readonly Dictionary<ChainKey, long> _counts = [];
     private readonly Dictionary<int, string> _names = [];
     private readonly ManualResetEventSlim _stop = new();
-    private readonly bool _kernel;
+    private readonly int _pid = Environment.ProcessId;
     private Thread? _reader;
     private long _lost;
     private long _dropped;
     private long _samples;
 
-    private PerfSampler(long periodNanoseconds, bool kernel)
+    private PerfSampler(long periodNanoseconds, bool kernel, bool perCpu)
     {
         PeriodNanoseconds = periodNanoseconds;
-        _kernel = kernel;
+        KernelFrames = kernel;
+        PerCpu = perCpu;
     }
 
     public long PeriodNanoseconds { get; }
 
+    /// <summary>Whether the chains include the kernel's frames.</summary>
+    public bool KernelFrames { get; }
+
+    /// <summary>Whether the kernel samples per CPU (else per thread).</summary>
+    public bool PerCpu { get; }
+
     /// <summary>
     /// Starts sampling every thread. Kernel frames are included when this process may see them; otherwise
-    /// only user-space frames. Throws <see cref="ProfileUnavailableException"/> when the kernel refuses
-    /// perf events altogether (seccomp, perf_event_paranoid 3, not Linux): a <see cref="PerfEventsRefusedException"/>.
+    /// only user-space frames. Throws a <see cref="PerfEventsRefusedException"/> when the kernel refuses perf
+    /// events altogether (seccomp, kernel.perf_event_paranoid 3, not Linux). <paramref name="perCpu"/> false
+    /// skips the per-CPU attempt (tests of the per-thread way).
     /// </summary>
-    public static PerfSampler Start(long periodNanoseconds = DefaultPeriodNanoseconds)
+    public static PerfSampler Start(long periodNanoseconds = DefaultPeriodNanoseconds, bool perCpu = true)
     {
         if (!PerfEventInterop.Supported)
         {
             throw new PerfEventsRefusedException(0, "perf events need Linux on x64 or arm64");
         }
 
-        // A probe on the calling thread (tid 0) tells whether the kernel lets this process see its own frames.
+        if (perCpu)
+        {
+            var cpus = AllowedCpus();
+            var sampler = new PerfSampler(periodNanoseconds, kernel: true, perCpu: true);
+            foreach (var cpu in cpus)
+            {
+                if (PerfRing.Open(-1, cpu, periodNanoseconds, kernel: true, CpuDataPages, out _) is not { } ring)
+                {
+                    break;
+                }
+
+                sampler._rings.Add(ring);
+            }
+
+            if (cpus.Count > 0 && sampler._rings.Count == cpus.Count)
+            {
+                return sampler.StartReading();
+            }
+
+            sampler.Dispose();
+        }
+
+        // Per thread. A probe on the calling thread (tid 0) tells whether this process may see the kernel's frames.
         var kernel = true;
-        var probe = PerfRing.Open(0, periodNanoseconds, kernel: true, 1, out var errno);
+        var probe = PerfRing.Open(0, -1, periodNanoseconds, kernel: true, 1, out var errno);
         if (probe is null)
         {
             kernel = false;
-            probe = PerfRing.Open(0, periodNanoseconds, kernel: false, 1, out errno);
+            probe = PerfRing.Open(0, -1, periodNanoseconds, kernel: false, 1, out errno);
         }
 
         if (probe is null)
@@ -74,15 +116,17 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         probe.Disable();
         probe.Dispose();
 
-        var sampler = new PerfSampler(periodNanoseconds, kernel);
-        sampler.Rescan();
-        sampler._reader = new Thread(sampler.ReadLoop) { IsBackground = true, Name = "pprof-perf" };
-        sampler._reader.Start();
-        return sampler;
+        var perThread = new PerfSampler(periodNanoseconds, kernel, perCpu: false);
+        perThread.Rescan();
+        return perThread.StartReading();
     }
 
-    /// <summary>Whether the chains include the kernel's frames.</summary>
-    public bool KernelFrames => _kernel;
+    private PerfSampler StartReading()
+    {
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = "pprof-perf" };
+        _reader.Start();
+        return this;
+    }
 
     /// <summary>Stops every counter, reads what is left and returns the samples.</summary>
     public PerfSamples Stop()
@@ -91,20 +135,19 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         _reader?.Join();
         lock (_rings)
         {
-            foreach (var ring in _rings.Values)
+            foreach (var ring in _rings)
             {
                 ring.Disable();
             }
 
-            foreach (var ring in _rings.Values)
+            foreach (var ring in _rings)
             {
                 ring.Drain(this);
             }
 
-            RefreshNames();
-            var threads = _rings.Count;
+            NameThreads(all: true);
             DisposeRings();
-            return new PerfSamples(PeriodNanoseconds, _kernel, _counts, new Dictionary<int, string>(_names), _samples, _lost, _dropped, threads);
+            return new PerfSamples(PeriodNanoseconds, KernelFrames, PerCpu, _counts, new Dictionary<int, string>(_names), _samples, _lost, _dropped, _names.Count);
         }
     }
 
@@ -118,13 +161,14 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         {
             lock (_rings)
             {
-                foreach (var ring in _rings.Values)
+                foreach (var ring in _rings)
                 {
                     ring.Drain(this);
                 }
 
+                NameThreads(all: false);
                 sinceRescan += DrainInterval;
-                if (sinceRescan >= RescanInterval)
+                if (!PerCpu && sinceRescan >= RescanInterval)
                 {
                     sinceRescan = TimeSpan.Zero;
                     Rescan();
@@ -133,37 +177,34 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         }
     }
 
-    /// <summary>Opens a counter on every thread not yet sampled.</summary>
+    /// <summary>Per thread: opens a counter on every thread not yet sampled.</summary>
     private void Rescan()
     {
-        lock (_rings)
+        foreach (var tid in Tids())
         {
-            foreach (var tid in Tids())
+            // A thread that ended between the listing and the open is simply not sampled.
+            if (_threads.Add(tid) && PerfRing.Open(tid, -1, PeriodNanoseconds, KernelFrames, ThreadDataPages, out _) is { } ring)
             {
-                if (_rings.ContainsKey(tid))
-                {
-                    continue;
-                }
-
-                // A thread that ended between the listing and the open is simply not sampled.
-                var ring = PerfRing.Open(tid, PeriodNanoseconds, _kernel, DataPages, out _);
-                if (ring is not null)
-                {
-                    _rings.Add(tid, ring);
-                    _names[tid] = ReadName(tid) ?? "thread";
-                }
+                _rings.Add(ring);
             }
         }
     }
 
-    /// <summary>Threads rename themselves after they start; the names of the living ones are read again at the end.</summary>
-    private void RefreshNames()
+    /// <summary>
+    /// Names the threads seen in samples while they live (threads rename themselves after they start, and
+    /// EventPipe's end with their session); at the end, every living one is read again.
+    /// </summary>
+    private void NameThreads(bool all)
     {
-        foreach (var tid in _rings.Keys)
+        foreach (var tid in _seen)
         {
-            if (ReadName(tid) is { } name)
+            if ((all || !_names.ContainsKey(tid)) && ReadName(tid) is { } name)
             {
                 _names[tid] = name;
+            }
+            else
+            {
+                _names.TryAdd(tid, "thread");
             }
         }
     }
@@ -182,6 +223,12 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
             return;
         }
 
+        // Per CPU, the ring also holds every other process's samples.
+        if (BinaryPrimitives.ReadInt32LittleEndian(body) != _pid)
+        {
+            return;
+        }
+
         var tid = BinaryPrimitives.ReadInt32LittleEndian(body[4..]);
         var count = BinaryPrimitives.ReadUInt64LittleEndian(body[8..]);
         if (count > (ulong)(body.Length - 16) / 8)
@@ -196,6 +243,7 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         }
 
         _samples++;
+        _seen.Add(tid);
         var key = new ChainKey(tid, chain);
         if (_counts.TryGetValue(key, out var known))
         {
@@ -209,6 +257,33 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
         {
             _dropped++;
         }
+    }
+
+    /// <summary>The CPUs this process may run on (<c>Cpus_allowed_list</c>, e.g. "0-3,8"): only there can its threads be sampled.</summary>
+    internal static List<int> AllowedCpus()
+    {
+        var cpus = new List<int>();
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+            foreach (var part in (line?["Cpus_allowed_list:".Length..] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var range = part.Split('-');
+                if (int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first))
+                {
+                    var last = range.Length > 1 && int.TryParse(range[1], NumberStyles.None, CultureInfo.InvariantCulture, out var end) ? end : first;
+                    for (var cpu = first; cpu <= last; cpu++)
+                    {
+                        cpus.Add(cpu);
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return cpus;
     }
 
     private static IEnumerable<int> Tids()
@@ -236,7 +311,7 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
 
     private void DisposeRings()
     {
-        foreach (var ring in _rings.Values)
+        foreach (var ring in _rings)
         {
             ring.Dispose();
         }
@@ -293,6 +368,7 @@ internal sealed class ChainKey : IEquatable<ChainKey>
 internal sealed record PerfSamples(
     long PeriodNanoseconds,
     bool KernelFrames,
+    bool PerCpu,
     IReadOnlyDictionary<ChainKey, long> Counts,
     IReadOnlyDictionary<int, string> ThreadNames,
     long Samples,
