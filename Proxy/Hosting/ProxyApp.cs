@@ -124,15 +124,16 @@ internal static class ProxyApp
     {
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IProxyRegistry>(sp => options.LoadBalancer switch
+        // Redis's registration is a method of its own, so that StackExchange.Redis is loaded only when chosen.
+        if (options.LoadBalancer == LoadBalancerType.Redis)
         {
-            LoadBalancerType.Redis => new RedisRegistry(
-                RedisStore.Connect(options, RedisTimeout),
-                options,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<RedisRegistry>>()),
-            _ => new MemoryRegistry(options, sp.GetRequiredService<TimeProvider>()),
-        });
+            services.AddRedisRegistry(options, RedisTimeout);
+        }
+        else
+        {
+            services.AddSingleton<IProxyRegistry>(sp => new MemoryRegistry(options, sp.GetRequiredService<TimeProvider>()));
+        }
+
         services.AddSingleton<RtcRelay>();
         services.AddMetrics();
         services.AddSingleton<ProxyMetrics>();
