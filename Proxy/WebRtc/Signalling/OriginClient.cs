@@ -17,16 +17,27 @@ internal sealed class OriginClient : IDisposable
 
     private const int BadGateway = (int)HttpStatusCode.BadGateway;
 
+    private readonly Lock _httpLock = new();
+    private readonly TimeSpan _timeout;
+
     /// <summary>
     /// Made at the first request rather than at start: System.Net.Http is about 1.5 MB of resident memory that
-    /// an idle proxy need not hold (README, "Where the memory goes").
+    /// an idle proxy need not hold (README, "Where the memory goes"). Once, under the lock: the first offers
+    /// arrive together.
     /// </summary>
     private HttpClient? _http;
-    private readonly TimeSpan _timeout;
 
     public OriginClient(ProxyOptions options) => _timeout = options.OriginTimeout;
 
-    private HttpClient Http => LazyInitializer.EnsureInitialized(ref _http, () => OriginHttpClient.Create(_timeout));
+    private HttpClient Http => _http ?? CreateHttp();
+
+    private HttpClient CreateHttp()
+    {
+        lock (_httpLock)
+        {
+            return _http ??= OriginHttpClient.Create(_timeout);
+        }
+    }
 
     public async Task<OriginResponse> SendAsync(HttpMethod method, Uri url, string? body, string? contentType, IEnumerable<KeyValuePair<string, string>> headers, CancellationToken cancellationToken)
     {
