@@ -4,8 +4,9 @@ using System.Text;
 namespace SrsProxy.Tests.Common;
 
 /// <summary>
-/// The built proxy executable as an operator runs it (<c>dotnet srs-proxy.dll</c>), on loopback ports picked
-/// free just before it starts: for what only a process shows, such as how it stops and its exit code.
+/// The built proxy executable as an operator runs it (<c>dotnet srs-proxy.dll</c>, or the published executable),
+/// on loopback ports picked free just before it starts: for what only a process shows, such as how it stops and
+/// its exit code.
 /// </summary>
 internal sealed class ProxyProcess : IAsyncDisposable
 {
@@ -51,16 +52,24 @@ internal sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ProxyProcess> StartAsync(params (string Key, string Value)[] environment)
+    /// <summary>The framework-dependent build beside the tests, as <c>dotnet srs-proxy.dll</c>.</summary>
+    public static Task<ProxyProcess> StartAsync(params (string Key, string Value)[] environment)
+    {
+        var info = new ProcessStartInfo("dotnet");
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
+        return StartAsync(info, environment);
+    }
+
+    /// <summary>A self-contained executable, such as the one <c>dotnet publish</c> makes.</summary>
+    public static Task<ProxyProcess> StartExecutableAsync(string executable, params (string Key, string Value)[] environment) =>
+        StartAsync(new ProcessStartInfo(executable), environment);
+
+    private static async Task<ProxyProcess> StartAsync(ProcessStartInfo info, (string Key, string Value)[] environment)
     {
         var (httpApi, systemApi, httpServer, rtmp) = (ExternalTools.FreeTcpPort(), ExternalTools.FreeTcpPort(), ExternalTools.FreeTcpPort(), ExternalTools.FreeTcpPort());
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "srs-proxy.dll"));
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = Path.GetTempPath();
         info.Environment["PROXY_HTTP_API"] = $"127.0.0.1:{httpApi}";
         info.Environment["PROXY_SYSTEM_API"] = $"127.0.0.1:{systemApi}";
         info.Environment["PROXY_HTTP_SERVER"] = $"127.0.0.1:{httpServer}";

@@ -21,9 +21,10 @@ public partial class ContainerfileTests
     private static IEnumerable<ContainerfileInstruction> Runtime => Instructions.Where(i => i.Stage == RuntimeStage);
 
     /// <summary>
-    /// Fails on: a publish of a project that does not exist, an ENTRYPOINT whose dll is not the assembly that
-    /// project builds (its AssemblyName, and the file the build wrote), a runtime stage that copies another
-    /// directory than the one published, or that starts the dll from another directory than it copied it to.
+    /// Fails on: a publish of a project that does not exist, an ENTRYPOINT that is not the executable that
+    /// project builds (its AssemblyName, and the file the build wrote), a publish that is not self-contained and
+    /// trimmed (the runtime image has no .NET of its own), a runtime stage that copies another directory than the
+    /// one published, or that starts the executable from another directory than it copied it to.
     /// </summary>
     [Fact]
     public void Containerfile_PublishesTheProxy_AndStartsTheAssemblyItBuilds()
@@ -35,12 +36,15 @@ public partial class ContainerfileTests
         Assert.True(File.Exists(project), $"the Containerfile publishes {command.Groups["project"].Value}, which does not exist");
         var output = command.Groups["output"].Value;
 
-        var assemblyName = XDocument.Load(project).Descendants("AssemblyName").Single().Value;
+        var csproj = XDocument.Load(project);
+        var assemblyName = csproj.Descendants("AssemblyName").Single().Value;
         Assert.Equal(typeof(ProxyOptions).Assembly.GetName().Name, assemblyName);
-        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, assemblyName + ".dll")), "the build wrote no " + assemblyName + ".dll");
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, assemblyName)), "the build wrote no executable " + assemblyName);
+        Assert.Equal("true", csproj.Descendants("PublishSelfContained").Single().Value);
+        Assert.Equal("true", csproj.Descendants("PublishTrimmed").Single().Value);
 
         var entrypoint = JsonSerializer.Deserialize<string[]>(Assert.Single(Runtime, i => i.Keyword == "ENTRYPOINT").Arguments)!;
-        Assert.Equal(["dotnet", assemblyName + ".dll"], entrypoint);
+        Assert.Equal(["./" + assemblyName], entrypoint);
 
         var copy = Assert.Single(Runtime, i => i.Keyword == "COPY").Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["--from=build", output], copy[..2]);
@@ -121,11 +125,12 @@ public partial class ContainerfileTests
             Assert.All(sources, source => Assert.True(Path.Exists(Path.Combine(DeployKit.Root, source)), $"COPY {source}: not in the repository"));
         }
 
-        // The images of the .NET version the proxy targets (net10.0: the 10.0 SDK and ASP.NET Core runtime).
+        // The images of the .NET version the proxy targets (net10.0: the 10.0 SDK, and the 10.0 runtime-deps
+        // image a self-contained build runs on).
         var framework = XDocument.Load(Path.Combine(DeployKit.Root, "Directory.Build.props")).Descendants("TargetFramework").Single().Value;
         var version = framework["net".Length..];
         var images = Instructions.Where(i => i.Keyword == "FROM").Select(i => i.Arguments.Split(' ')[0]).ToList();
-        Assert.Equal([$"mcr.microsoft.com/dotnet/sdk:{version}", $"mcr.microsoft.com/dotnet/aspnet:{version}"], images);
+        Assert.Equal([$"mcr.microsoft.com/dotnet/sdk:{version}", $"mcr.microsoft.com/dotnet/runtime-deps:{version}"], images);
     }
 
     [GeneratedRegex(@"dotnet publish (?<project>\S+\.csproj)\b.*\s-o\s+(?<output>\S+)")]

@@ -37,7 +37,7 @@ internal sealed partial class SrtRelay : UdpRelayService
     private readonly TimeProvider _time;
     private readonly ILogger<SrtRelay> _logger;
     private readonly ConcurrentDictionary<AddressKey, SrtSession> _sessions = new();
-    private readonly byte[] _cookieSecret = RandomNumberGenerator.GetBytes(32);
+    private byte[]? _cookieSecret;
     private readonly DrainState? _drain;
 
     public SrtRelay(ProxyOptions options, IProxyRegistry registry, TimeProvider time, ILogger<SrtRelay> logger, IHostApplicationLifetime? lifetime = null, DrainState? drain = null)
@@ -173,6 +173,13 @@ internal sealed partial class SrtRelay : UdpRelayService
         Engine.SendToClient(response, to);
     }
 
+    /// <summary>
+    /// The key of the SYN cookies, made at the first handshake rather than at start: the first call into
+    /// System.Security.Cryptography loads OpenSSL, about 5 MB of resident memory that a proxy no caller has
+    /// reached yet need not hold (README, "Where the memory goes").
+    /// </summary>
+    private byte[] CookieSecret => LazyInitializer.EnsureInitialized(ref _cookieSecret, static () => RandomNumberGenerator.GetBytes(32));
+
     /// <summary>A SYN cookie bound to the caller's address and the current minute (and the one before).</summary>
     private uint CookieFor(SocketAddress address, int minutesAgo = 0)
     {
@@ -180,7 +187,7 @@ internal sealed partial class SrtRelay : UdpRelayService
         address.Buffer.Span[..address.Size].CopyTo(input);
         BinaryPrimitives.WriteInt64BigEndian(input[address.Size..], (_time.GetUtcNow().ToUnixTimeSeconds() / 60) - minutesAgo);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_cookieSecret, input, mac);
+        HMACSHA256.HashData(CookieSecret, input, mac);
         return BinaryPrimitives.ReadUInt32BigEndian(mac);
     }
 
