@@ -83,6 +83,17 @@ public sealed class PublishedProxyTests
         Assert.Contains("SrsProxy.", await GoPprof.AcceptAsync("-top", "-nodefraction=0", "-nodecount=100000", new Uri(root, "heap").ToString()));
         Assert.Contains("SrsProxy.", await GoPprof.AcceptAsync("-traces", new Uri(root, "goroutine").ToString()));
 
+        // The kernel sampler names managed code from the runtime's rundown, read with TraceEvent (kept whole).
+        var cpu = await GoPprof.AcceptAsync("-comments", new Uri(root, "profile?seconds=1").ToString());
+        if (cpu.Contains("perf_event", StringComparison.Ordinal))
+        {
+            Assert.Matches(@"rundown: [1-9]\d{3,} methods \([1-9]\d* with line maps\)", cpu);
+        }
+        else
+        {
+            Assert.Contains("EventPipe thread samples", cpu);
+        }
+
         var trace = await http.GetByteArrayAsync(new Uri(root, "trace?seconds=1"));
         Assert.StartsWith("Nettrace", Encoding.ASCII.GetString(trace, 0, Math.Min(trace.Length, 8)));
         Assert.False(proxy.HasExited, proxy.Output);
