@@ -82,15 +82,24 @@ internal sealed class Profiler : IDisposable
         var after = ThreadCpuTimes.Read();
         var measured = after.Sum(t => Math.Max(0, t.Value - before.GetValueOrDefault(t.Key)));
         var request = new EventPipeRequest("cpu", RuntimeProviders.Methods(), Rundown: true, Stacks: false, 64, _options.MaxRecordingBytes);
+        var naming = System.Diagnostics.Stopwatch.StartNew();
         using var trace = await _recorder.RecordAsync(request, _ => Task.CompletedTask, cancellationToken);
+        var rundown = naming.ElapsedMilliseconds;
         await _decode.WaitAsync(cancellationToken);
         try
         {
             return await Task.Run(() =>
             {
-                using var managed = ManagedCode.Read(trace.Path);
+                var step = System.Diagnostics.Stopwatch.StartNew();
+                using var managed = ManagedCode.Read(trace.Path, PerfCpuProfile.UserAddresses(samples));
+                var methods = step.ElapsedMilliseconds;
+                step.Restart();
                 var kernel = samples.KernelFrames ? KernelSymbols.Read() : null;
+                var kernelSymbols = step.ElapsedMilliseconds;
+                step.Restart();
                 var (profile, frames) = PerfCpuProfile.Build(samples, managed, NativeCode.ReadSelf(), kernel, started, length, measured, MainBinary);
+                profile.AddComment($"cpu: named after the window in {naming.ElapsedMilliseconds} ms: the runtime's method rundown {rundown} ms "
+                    + $"({trace.Bytes / 1024} KiB), reading it {methods} ms, kernel symbols {kernelSymbols} ms, the rest {step.ElapsedMilliseconds} ms");
                 _symbols.Remember(frames);
                 return profile.ToGzip();
             }, cancellationToken);

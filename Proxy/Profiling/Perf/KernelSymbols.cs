@@ -1,57 +1,67 @@
-using System.Globalization;
+using System.Buffers.Text;
+using System.Text;
 
 namespace SrsProxy.Profiling.Perf;
 
 /// <summary>
 /// The kernel's function names from <c>/proc/kallsyms</c>, read once per profile and only when its samples
-/// have kernel frames. When the kernel hides its addresses (kptr_restrict, all zeros), every kernel frame is
-/// named <c>[kernel]</c>.
+/// have kernel frames. The file (about 5 MB, 120,000 symbols) is kept as bytes while the profile is named:
+/// only addresses are parsed up front, and a name becomes a string when a sample lands in it. When the kernel
+/// hides its addresses (kptr_restrict, all zeros), every kernel frame is named <c>[kernel]</c>.
 /// </summary>
 internal sealed class KernelSymbols
 {
     public const string Module = "[kernel]";
 
+    private readonly byte[] _text;
     private readonly ulong[] _starts;
-    private readonly string[] _names;
+    private readonly int[] _names;
+    private readonly Dictionary<int, string> _named = [];
 
-    private KernelSymbols(ulong[] starts, string[] names)
+    private KernelSymbols(byte[] text, ulong[] starts, int[] names)
     {
+        _text = text;
         _starts = starts;
         _names = names;
     }
 
-    public int Count => _names.Length;
+    public int Count => _starts.Length;
 
     public static KernelSymbols Read(string path = "/proc/kallsyms")
     {
-        var symbols = new List<(ulong Address, string Name)>();
+        byte[] text;
         try
         {
-            foreach (var line in File.ReadLines(path))
-            {
-                // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t name\t[module]"
-                var first = line.IndexOf(' ');
-                if (first <= 0 || first + 3 >= line.Length || (line[first + 1] | 0x20) != 't' || line[first + 2] != ' ')
-                {
-                    continue;
-                }
-
-                if (!ulong.TryParse(line.AsSpan(0, first), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var address) || address == 0)
-                {
-                    continue;
-                }
-
-                var name = line[(first + 3)..];
-                var tab = name.IndexOf('\t');
-                symbols.Add((address, tab < 0 ? name : name[..tab]));
-            }
+            text = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            text = [];
         }
 
-        symbols.Sort((a, b) => a.Address.CompareTo(b.Address));
-        return new KernelSymbols(symbols.Select(s => s.Address).ToArray(), symbols.Select(s => s.Name).ToArray());
+        // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t name\t[module]": text symbols (t, T) only.
+        var starts = new List<ulong>(1 << 17);
+        var names = new List<int>(1 << 17);
+        var span = text.AsSpan();
+        for (var at = 0; at < span.Length;)
+        {
+            var end = span[at..].IndexOf((byte)'\n');
+            var line = end < 0 ? span[at..] : span.Slice(at, end);
+            var space = line.IndexOf((byte)' ');
+            if (space > 0 && space + 3 < line.Length && (line[space + 1] | 0x20) == 't' && line[space + 2] == ' '
+                && Utf8Parser.TryParse(line[..space], out ulong address, out var used, 'x') && used == space && address != 0)
+            {
+                starts.Add(address);
+                names.Add(at + space + 3);
+            }
+
+            at = end < 0 ? span.Length : at + end + 1;
+        }
+
+        var startArray = starts.ToArray();
+        var nameArray = names.ToArray();
+        Array.Sort(startArray, nameArray);
+        return new KernelSymbols(text, startArray, nameArray);
     }
 
     /// <summary>The kernel function at or before <paramref name="address"/>.</summary>
@@ -63,6 +73,20 @@ internal sealed class KernelSymbols
             index = ~index - 1;
         }
 
-        return index >= 0 ? _names[index] : Module;
+        if (index < 0)
+        {
+            return Module;
+        }
+
+        var offset = _names[index];
+        if (!_named.TryGetValue(offset, out var name))
+        {
+            var rest = _text.AsSpan(offset);
+            var length = rest.IndexOfAny((byte)'\t', (byte)'\n');
+            name = Encoding.UTF8.GetString(length < 0 ? rest : rest[..length]);
+            _named.Add(offset, name);
+        }
+
+        return name;
     }
 }

@@ -19,13 +19,19 @@ internal sealed class ManagedCode : IDisposable
     private readonly Dictionary<string, ManagedSymbolModule?> _pdbs = new(StringComparer.Ordinal);
     private readonly SymbolReader _symbols;
     private readonly string _folder = AppContext.BaseDirectory;
+    private readonly ulong[] _wanted;
     private ulong[] _starts = [];
 
-    private ManagedCode()
+    private ManagedCode(ulong[] wanted)
     {
+        _wanted = wanted;
         _symbols = new SymbolReader(TextWriter.Null, _folder) { SecurityCheck = _ => true };
     }
 
+    /// <summary>Methods the recording described, sampled or not.</summary>
+    public int Described { get; private set; }
+
+    /// <summary>Methods kept: those a sampled address falls in.</summary>
     public int Count => _methods.Count;
 
     /// <summary>Rundown events the runtime dropped (its buffer full): code they described stays unnamed.</summary>
@@ -35,9 +41,13 @@ internal sealed class ManagedCode : IDisposable
     public int Mapped => _methods.Count(m => m.Map is not null);
 
 
-    public static ManagedCode Read(string nettracePath)
+    /// <summary>
+    /// Reads the recording, keeping only the methods that hold one of <paramref name="sampledAddresses"/>
+    /// (sorted): naming the other ten thousand would cost most of the reading.
+    /// </summary>
+    public static ManagedCode Read(string nettracePath, ulong[] sampledAddresses)
     {
-        var code = new ManagedCode();
+        var code = new ManagedCode(sampledAddresses);
         using (var source = new EventPipeEventSource(nettracePath))
         {
             var rundown = new ClrRundownTraceEventParser(source);
@@ -58,6 +68,21 @@ internal sealed class ManagedCode : IDisposable
     private void OnMethod(MethodLoadUnloadVerboseTraceData e)
     {
         if (e.MethodStartAddress == 0 || e.MethodSize == 0)
+        {
+            return;
+        }
+
+        Described++;
+
+        // A return address is looked up one byte back, so one just past the end counts too.
+        var start = e.MethodStartAddress;
+        var index = Array.BinarySearch(_wanted, start);
+        if (index < 0)
+        {
+            index = ~index;
+        }
+
+        if (index >= _wanted.Length || _wanted[index] > start + (ulong)e.MethodSize)
         {
             return;
         }

@@ -43,9 +43,34 @@ internal static class PerfCpuProfile
             + (samples.KernelFrames ? "kernel and user frames" : "user frames only (this process may not see the kernel's; CAP_PERFMON or kernel.perf_event_paranoid <= 1 allows it)"));
         builder.AddComment($"cpu: {measuredNanoseconds / 1_000_000} ms measured on all threads over {window.TotalSeconds:F1} s, {sampledMilliseconds} ms sampled "
             + $"({samples.Samples} samples of {samples.Threads} threads; {samples.Lost} lost, {samples.Dropped} past the distinct-stack cap)");
-        builder.AddComment($"cpu: code named from the runtime's rundown: {managed.Count} methods ({managed.Mapped} with line maps)"
+        builder.AddComment($"cpu: code named from the runtime's rundown: {managed.Described} methods, {managed.Count} of them sampled ({managed.Mapped} with line maps)"
             + (managed.EventsLost > 0 ? $"; {managed.EventsLost} rundown events lost, some code unnamed" : ""));
         return (builder, resolver.Frames);
+    }
+
+    /// <summary>Every user-space address in the samples, sorted and distinct: what the method table must name.</summary>
+    public static ulong[] UserAddresses(PerfSamples samples)
+    {
+        var addresses = new HashSet<ulong>();
+        foreach (var key in samples.Counts.Keys)
+        {
+            var user = true;
+            foreach (var address in key.Chain)
+            {
+                if (address >= PerfEventInterop.ContextMarkers)
+                {
+                    user = address != PerfEventInterop.ContextKernel;
+                }
+                else if (user)
+                {
+                    addresses.Add(address);
+                }
+            }
+        }
+
+        var sorted = addresses.ToArray();
+        Array.Sort(sorted);
+        return sorted;
     }
 
     /// <summary>Names a chain's addresses, each once per profile; leaf first, as the chain is.</summary>

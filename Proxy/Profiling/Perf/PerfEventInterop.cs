@@ -32,9 +32,8 @@ internal static unsafe partial class PerfEventInterop
     public const int RecordLost = 2;
     public const int RecordSample = 9;
 
-    /// <summary>Markers inside a call chain that say whose frames follow (PERF_CONTEXT_KERNEL, _USER).</summary>
+    /// <summary>The marker inside a call chain before the kernel's frames (PERF_CONTEXT_KERNEL); the user's follow PERF_CONTEXT_USER.</summary>
     public const ulong ContextKernel = unchecked((ulong)-128L);
-    public const ulong ContextUser = unchecked((ulong)-512L);
 
     /// <summary>Anything at or above this in a chain is a marker, not a code address (PERF_CONTEXT_MAX).</summary>
     public const ulong ContextMarkers = unchecked((ulong)-4095L);
