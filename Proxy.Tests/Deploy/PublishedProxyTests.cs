@@ -87,7 +87,8 @@ public sealed class PublishedProxyTests
         var cpu = await GoPprof.AcceptAsync("-comments", new Uri(root, "profile?seconds=1").ToString());
         if (cpu.Contains("perf_event", StringComparison.Ordinal))
         {
-            Assert.Matches(@"rundown: [1-9]\d{3,} methods \([1-9]\d* with line maps\)", cpu);
+            // An idle proxy may have no managed code among its few samples: the rundown must have been read.
+            Assert.Matches(@"rundown: [1-9]\d{3,} methods, \d+ of them sampled", cpu);
         }
         else
         {
