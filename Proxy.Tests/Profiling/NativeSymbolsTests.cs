@@ -28,8 +28,8 @@ public sealed class NativeSymbolsTests
         try
         {
             File.WriteAllText(path, "not an ELF file at all, but long enough to hold a header of sixty-four bytes");
-            Assert.Equal(0, ElfSymbols.Read(path).Count);
-            Assert.Equal(0, ElfSymbols.Read(path + ".missing").Count);
+            Assert.Null(ElfSymbols.Read(path).FunctionAtFileOffset(0));
+            Assert.Null(ElfSymbols.Read(path + ".missing").FunctionAtFileOffset(0));
         }
         finally
         {
@@ -53,11 +53,10 @@ public sealed class NativeSymbolsTests
                 "garbage line",
             ]);
             var kernel = KernelSymbols.Read(path);
-            Assert.Equal(3, kernel.Count);
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000150));
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000250));
             Assert.Equal("module_function", kernel.Lookup(0xffffffffc0001010));
-            Assert.Equal(KernelSymbols.Module, kernel.Lookup(0x1000));
+            Assert.Equal(KernelSymbols.Module, kernel.Lookup(0x1000)); // not hidden_by_kptr_restrict, whose address is 0
         }
         finally
         {

@@ -34,8 +34,6 @@ internal sealed class ElfSymbols
         _names = functions.Select(f => f.Name).ToArray();
     }
 
-    public int Count => _names.Length;
-
     /// <summary>The symbols of <paramref name="path"/>, or an empty table when it is not a readable ELF64 file.</summary>
     public static ElfSymbols Read(string path)
     {

@@ -25,8 +25,6 @@ internal sealed class KernelSymbols
         _names = names;
     }
 
-    public int Count => _starts.Length;
-
     public static KernelSymbols Read(string path = "/proc/kallsyms")
     {
         byte[] text;

@@ -14,7 +14,7 @@ internal sealed unsafe class PerfRing : IDisposable
     private readonly nuint _length;
     private readonly byte* _data;
     private readonly ulong _mask;
-    private readonly byte[] _wrapped = new byte[ushort.MaxValue + 1];
+    private byte[]? _wrapped;
     private bool _disposed;
 
     private PerfRing(int fd, byte* ring, nuint length, int dataBytes)
@@ -78,6 +78,8 @@ internal sealed unsafe class PerfRing : IDisposable
             }
             else
             {
+                // A record that wraps around the ring's end is copied whole (at most 64 KiB, its size field's range).
+                _wrapped ??= new byte[ushort.MaxValue + 1];
                 var first = (int)(_mask + 1 - offset);
                 new ReadOnlySpan<byte>(header, first).CopyTo(_wrapped);
                 new ReadOnlySpan<byte>(_data, size - first).CopyTo(_wrapped.AsSpan(first));
