@@ -150,11 +150,7 @@ internal sealed class ElfSymbols
 
     private string? FunctionAt(ulong address)
     {
-        var index = Array.BinarySearch(_starts, address);
-        if (index < 0)
-        {
-            index = ~index - 1;
-        }
+        var index = SortedStarts.AtOrBefore(_starts, address);
 
         // Symbols may nest or overlap (aliases); the nearest start below is the usual answer.
         return index >= 0 && address < _ends[index] ? _names[index] : null;

@@ -65,12 +65,7 @@ internal sealed class KernelSymbols
     /// <summary>The kernel function at or before <paramref name="address"/>.</summary>
     public string Lookup(ulong address)
     {
-        var index = Array.BinarySearch(_starts, address);
-        if (index < 0)
-        {
-            index = ~index - 1;
-        }
-
+        var index = SortedStarts.AtOrBefore(_starts, address);
         if (index < 0)
         {
             return Module;

@@ -151,12 +151,7 @@ internal sealed class ManagedCode : IDisposable
     public StackFrameInfo? Lookup(ulong address, bool returnAddress)
     {
         var at = returnAddress ? address - 1 : address;
-        var index = Array.BinarySearch(_starts, at);
-        if (index < 0)
-        {
-            index = ~index - 1;
-        }
-
+        var index = SortedStarts.AtOrBefore(_starts, at);
         if (index < 0)
         {
             return null;
