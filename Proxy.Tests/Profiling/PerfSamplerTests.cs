@@ -96,9 +96,8 @@ public sealed class PerfSamplerTests
 
         var native = NativeCode.ReadSelf();
         var kernel = samples.KernelFrames ? KernelSymbols.Read() : null;
-        var names = samples.Counts.Where(c => c.Key.Tid == caller.Tid).SelectMany(c => c.Key.Chain)
-            .Where(a => a < PerfEventInterop.ContextMarkers)
-            .Select(a => a >= 0xffff_8000_0000_0000 ? kernel?.Lookup(a) ?? "?" : native.Lookup(a)?.Function ?? "?")
+        var names = samples.Counts.Where(c => c.Key.Tid == caller.Tid).SelectMany(c => c.Key.Frames())
+            .Select(f => f.Kernel ? kernel?.Lookup(f.Address) ?? "?" : native.Lookup(f.Address)?.Function ?? "?")
             .ToHashSet();
         Assert.Contains("syscall", names);
         if (samples.KernelFrames)

@@ -27,7 +27,7 @@ internal static class PerfCpuProfile
         foreach (var (key, count) in samples.Counts)
         {
             frames.Clear();
-            resolver.Resolve(key.Chain, frames);
+            resolver.Resolve(key, frames);
             if (frames.Count == 0)
             {
                 continue;
@@ -54,14 +54,9 @@ internal static class PerfCpuProfile
         var addresses = new HashSet<ulong>();
         foreach (var key in samples.Counts.Keys)
         {
-            var user = true;
-            foreach (var address in key.Chain)
+            foreach (var (address, kernel, _) in key.Frames())
             {
-                if (address >= PerfEventInterop.ContextMarkers)
-                {
-                    user = address != PerfEventInterop.ContextKernel;
-                }
-                else if (user)
+                if (!kernel)
                 {
                     addresses.Add(address);
                 }
@@ -80,30 +75,18 @@ internal static class PerfCpuProfile
 
         public IEnumerable<StackFrameInfo> Frames => _known.Values;
 
-        public void Resolve(ulong[] chain, List<StackFrameInfo> frames)
+        public void Resolve(ChainKey chain, List<StackFrameInfo> frames)
         {
-            // A chain is "[KERNEL marker] kernel frames [USER marker] user frames"; the first address after a
-            // marker is where the thread was, each later one a return address.
-            var inKernel = false;
-            var first = true;
-            foreach (var address in chain)
+            foreach (var (address, kernel, returnAddress) in chain.Frames())
             {
-                if (address >= PerfEventInterop.ContextMarkers)
-                {
-                    inKernel = address == PerfEventInterop.ContextKernel;
-                    first = true;
-                    continue;
-                }
-
-                var key = (address, !first);
+                var key = (address, returnAddress);
                 if (!_known.TryGetValue(key, out var frame))
                 {
-                    frame = inKernel ? Kernel(address, !first) : User(address, !first);
+                    frame = kernel ? Kernel(address, returnAddress) : User(address, returnAddress);
                     _known.Add(key, frame);
                 }
 
                 frames.Add(frame);
-                first = false;
             }
         }
 

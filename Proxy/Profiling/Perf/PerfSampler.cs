@@ -198,13 +198,9 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
     {
         foreach (var tid in _seen)
         {
-            if ((all || !_names.ContainsKey(tid)) && ReadName(tid) is { } name)
+            if (all || !_names.ContainsKey(tid))
             {
-                _names[tid] = name;
-            }
-            else
-            {
-                _names.TryAdd(tid, "thread");
+                _names[tid] = ReadName(tid) ?? _names.GetValueOrDefault(tid, "thread");
             }
         }
     }
@@ -355,6 +351,28 @@ internal sealed class ChainKey : IEquatable<ChainKey>
     public int Tid { get; }
 
     public ulong[] Chain { get; }
+
+    /// <summary>
+    /// The chain's code addresses, leaf first. A chain is "[KERNEL marker] kernel frames [USER marker] user
+    /// frames"; the first address after a marker is where the thread was, each later one a return address.
+    /// </summary>
+    public IEnumerable<(ulong Address, bool Kernel, bool Return)> Frames()
+    {
+        var kernel = false;
+        var first = true;
+        foreach (var address in Chain)
+        {
+            if (address >= PerfEventInterop.ContextMarkers)
+            {
+                kernel = address == PerfEventInterop.ContextKernel;
+                first = true;
+                continue;
+            }
+
+            yield return (address, kernel, !first);
+            first = false;
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Equals(ChainKey? other) => other is not null && other.Tid == Tid && other.Chain.AsSpan().SequenceEqual(Chain);
