@@ -138,6 +138,26 @@ internal sealed class OriginPeer : IAsyncDisposable
         return JsonDocument.Parse(await http.GetStringAsync(new Uri(Api, "debug/sessions"))).RootElement.Clone();
     }
 
+    /// <summary>
+    /// What the origin says of itself, for a failing test's message: its streams (RTP in from the source), its
+    /// sessions (datagrams in and out of each) and the tail of its log.
+    /// </summary>
+    public async Task<string> DescribeAsync()
+    {
+        string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var streams = await http.GetStringAsync(new Uri(Api, "debug/streams/"));
+            var sessions = await http.GetStringAsync(new Uri(Api, "debug/sessions"));
+            return $"--- origin {Id} streams ---\n{streams}\n--- origin {Id} sessions ---\n{sessions}\n--- origin {Id} log (tail) ---\n{Tail(Stderr)}";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return $"--- origin {Id} does not answer ({e.Message}) ---\n{Tail(Stderr)}";
+        }
+    }
+
     /// <summary>Kills the origin (and its ffmpeg) at once, as a crashed machine: its ports refuse from now on.</summary>
     public async Task KillAsync()
     {

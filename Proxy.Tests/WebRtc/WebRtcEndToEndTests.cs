@@ -13,6 +13,10 @@ public class WebRtcEndToEndTests
 {
     private static Uri Whep(TestProxy proxy, string stream) => new(proxy.HttpApi, $"rtc/v1/whep/?app=live&stream={stream}");
 
+    /// <summary>The relay's own count of each open session's datagrams, for a failing test's message.</summary>
+    private static string RelayCounters(TestProxy proxy) => "--- relay sessions ---\n" + string.Join('\n', proxy.Relay.Sessions.Select(
+        s => $"{s.Id} {s.Record.Kind} {s.Record.StreamKey} origin {s.Record.OriginId}: {Volatile.Read(ref s.PacketsToOrigin)} to origin, {Volatile.Read(ref s.PacketsToClient)} to player"));
+
     [Fact]
     public async Task Whep_ChromiumThroughProxy_DecodesVideo_OriginSeesOnlyTheProxy()
     {
@@ -138,8 +142,11 @@ public class WebRtcEndToEndTests
         var other = await ChromiumPlayer.RunAsync(Whep(proxy, "b"), "whep", 20);
         var held = await holding;
 
-        Assert.True(held.Ok, held.ToString());
-        Assert.True(other.Ok, other.ToString());
+        if (!held.Ok || !other.Ok)
+        {
+            Assert.Fail($"a: {held}\nb: {other}\n{await first.DescribeAsync()}\n{await second.DescribeAsync()}\n{RelayCounters(proxy)}");
+        }
+
         var streams = (await proxy.GetJsonAsync("api/v1/streams")).GetProperty("streams").EnumerateArray()
             .ToDictionary(s => s.GetProperty("stream").GetString()!, s => s.GetProperty("origin_id").GetString()!);
         Assert.Equal(2, streams.Count);
