@@ -67,6 +67,15 @@ public class ProxyOptionsParserTests
         Assert.Contains(("PROXY_PPROF_CPU_SAMPLER", "auto"), ProxyOptionsParser.Describe(Parse()));
     }
 
+    [Fact]
+    public void Parse_RtcPumpPriority_NormalByDefault_AnyCase()
+    {
+        Assert.Equal(PumpPriority.Normal, Parse().RtcPumpPriority);
+        Assert.Equal(PumpPriority.High, Parse(("PROXY_RTC_PUMP_PRIORITY", "high")).RtcPumpPriority);
+        Assert.Equal(PumpPriority.Realtime, Parse(("PROXY_RTC_PUMP_PRIORITY", "Realtime")).RtcPumpPriority);
+        Assert.Contains(("PROXY_RTC_PUMP_PRIORITY", "normal"), ProxyOptionsParser.Describe(Parse()));
+    }
+
     /// <summary>gRPC is an operator's port: off unless set, and then a listener like the others.</summary>
     [Fact]
     public void Parse_Grpc_OffByDefault_ListenAddressWhenSet_ClashesWithOtherListeners()
@@ -94,6 +103,7 @@ public class ProxyOptionsParserTests
     [InlineData("PROXY_DEFAULT_BACKEND_ENABLED", "maybe")]
     [InlineData("GO_PPROF", "6060:x")]
     [InlineData("PROXY_PPROF_CPU_SAMPLER", "dtrace")]
+    [InlineData("PROXY_RTC_PUMP_PRIORITY", "-20")]
     public void Parse_BadValue_NamesVariableAndValueOnOneLine(string name, string value)
     {
         var e = Assert.Throws<ConfigurationException>(() => Parse((name, value)));

@@ -193,6 +193,16 @@ internal sealed record ProxyOptions
     public TimeSpan RtcCoalesce { get; init; } = TimeSpan.FromMicroseconds(250);
 
     /// <summary>
+    /// How the WebRTC pump threads are scheduled (<c>PROXY_RTC_PUMP_PRIORITY</c>: <c>normal</c>, <c>high</c> or
+    /// <c>realtime</c>). Defaults to normal. On a machine shared with busy processes (the benchmark's load
+    /// generator on the same 2 cores), their wake-ups preempt the pump thousands of times a second in the middle
+    /// of a batch, which doubles the median latency; <c>realtime</c> (<c>SCHED_FIFO</c>) removes that at the price
+    /// of more wake-ups (README, Performance). Needs CAP_SYS_NICE, or RLIMIT_RTPRIO (realtime) or RLIMIT_NICE
+    /// (high); where refused, the pump runs at normal priority and the proxy logs a warning.
+    /// </summary>
+    public PumpPriority RtcPumpPriority { get; init; } = PumpPriority.Normal;
+
+    /// <summary>
     /// An SRT session with no datagram either way for this long is closed (<c>PROXY_SRT_IDLE_TIMEOUT</c>).
     /// Defaults to 10 s: SRT peers send a keepalive every second and libsrt gives a silent peer up after 5 s
     /// (<c>SRTO_PEERIDLETIMEO</c>), so a session silent for twice that is gone at both ends.

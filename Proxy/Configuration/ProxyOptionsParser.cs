@@ -40,7 +40,7 @@ internal static class ProxyOptionsParser
         "PROXY_REDIS_HOST", "PROXY_REDIS_PORT", "PROXY_REDIS_PASSWORD", "PROXY_REDIS_DB", "PROXY_REDIS_PREFIX", "PROXY_REDIS_KEY_PREFIX",
         "PROXY_ORIGIN_TTL", "PROXY_ORIGIN_SERVER_TTL", "PROXY_RTC_IDLE_TIMEOUT", "PROXY_ORIGIN_TIMEOUT", "PROXY_ORIGIN_QUARANTINE",
         "PROXY_RTC_MAX_SESSIONS", "PROXY_MAX_ORIGINS", "PROXY_RTC_SOCKET_BUFFER", "PROXY_RTC_SESSION_SOCKET_BUFFER",
-        "PROXY_RTC_PUMPS", "PROXY_RTC_COALESCE", "PROXY_SRT_IDLE_TIMEOUT", "PROXY_SRT_SOCKET_BUFFER", "PROXY_SRT_SESSION_SOCKET_BUFFER",
+        "PROXY_RTC_PUMPS", "PROXY_RTC_COALESCE", "PROXY_RTC_PUMP_PRIORITY", "PROXY_SRT_IDLE_TIMEOUT", "PROXY_SRT_SOCKET_BUFFER", "PROXY_SRT_SESSION_SOCKET_BUFFER",
         "PROXY_CANDIDATE", "PROXY_DEFAULT_BACKEND_ENABLED", "PROXY_DEFAULT_BACKEND_IP", "PROXY_DEFAULT_BACKEND_RTMP",
         "PROXY_DEFAULT_BACKEND_HTTP", "PROXY_DEFAULT_BACKEND_API", "PROXY_DEFAULT_BACKEND_RTC", "PROXY_DEFAULT_BACKEND_SRT",
         "PROXY_SYSTEM_API_TOKEN", "PROXY_HTTP_API_AUTH_ENABLED", "PROXY_HTTP_API_AUTH_TYPE", "PROXY_HTTP_API_AUTH_TOKEN",
@@ -162,6 +162,13 @@ internal static class ProxyOptionsParser
             RtcSessionSocketBufferBytes = Integer("PROXY_RTC_SESSION_SOCKET_BUFFER", defaults.RtcSessionSocketBufferBytes, 4096, 1 << 30),
             RtcPumps = Integer("PROXY_RTC_PUMPS", defaults.RtcPumps, 1, 64),
             RtcCoalesce = Duration("PROXY_RTC_COALESCE", defaults.RtcCoalesce, allowZero: true),
+            RtcPumpPriority = Read("PROXY_RTC_PUMP_PRIORITY", defaults.RtcPumpPriority, text => text.ToLowerInvariant() switch
+            {
+                "normal" => (true, PumpPriority.Normal),
+                "high" => (true, PumpPriority.High),
+                "realtime" => (true, PumpPriority.Realtime),
+                _ => (false, PumpPriority.Normal),
+            }, "expected normal, high or realtime"),
             SrtIdleTimeout = Duration("PROXY_SRT_IDLE_TIMEOUT", defaults.SrtIdleTimeout),
             SrtSocketBufferBytes = Integer("PROXY_SRT_SOCKET_BUFFER", defaults.SrtSocketBufferBytes, 4096, 1 << 30),
             SrtSessionSocketBufferBytes = Integer("PROXY_SRT_SESSION_SOCKET_BUFFER", defaults.SrtSessionSocketBufferBytes, 4096, 1 << 30),
@@ -458,6 +465,7 @@ internal static class ProxyOptionsParser
         yield return ("PROXY_RTC_SESSION_SOCKET_BUFFER", o.RtcSessionSocketBufferBytes.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_PUMPS", o.RtcPumps.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_COALESCE", GoDuration.Format(o.RtcCoalesce));
+        yield return ("PROXY_RTC_PUMP_PRIORITY", o.RtcPumpPriority.ToString().ToLowerInvariant());
         yield return ("PROXY_RTC_TCP_MAX_CONNECTIONS", o.RtcTcpMaxConnections.ToString(CultureInfo.InvariantCulture));
         yield return ("PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT", GoDuration.Format(o.RtcTcpFirstFrameTimeout));
         yield return ("PROXY_SRT_IDLE_TIMEOUT", GoDuration.Format(o.SrtIdleTimeout));

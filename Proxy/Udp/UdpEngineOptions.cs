@@ -33,4 +33,7 @@ internal sealed record UdpEngineOptions(
     /// them (see <see cref="UdpPump"/>). Zero: take each as soon as it arrives.
     /// </summary>
     public TimeSpan Coalesce { get; init; }
+
+    /// <summary>Batched engine: how the pump threads are scheduled (see <see cref="PumpPriority"/>).</summary>
+    public PumpPriority Priority { get; init; }
 }

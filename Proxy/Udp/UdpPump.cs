@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using SrsProxy.Configuration;
 using static SrsProxy.Udp.LinuxUdp;
 
 namespace SrsProxy.Udp;
@@ -57,6 +58,8 @@ internal sealed unsafe class UdpPump : IDisposable
     private readonly byte* _events;
     private readonly IUdpRelayHandler? _ingress;
     private readonly long _coalesceNanoseconds;
+    private readonly PumpPriority _priority;
+    private readonly Action<int>? _priorityRefused;
     private readonly MMsgHdr* _inMessages;
     private readonly IoVec* _inIov;
     private readonly byte* _inNames;
@@ -74,8 +77,11 @@ internal sealed unsafe class UdpPump : IDisposable
     /// wake-up instead of one per datagram, and no datagram waits longer than that.
     /// </summary>
     public UdpPump(string name, Socket publicSocket, int maxDatagramSize, UdpCounters counters, Action<Exception> failed,
-        IUdpRelayHandler? ingress = null, TimeSpan coalesce = default)
+        IUdpRelayHandler? ingress = null, TimeSpan coalesce = default, PumpPriority priority = PumpPriority.Normal,
+        Action<int>? priorityRefused = null)
     {
+        _priority = priority;
+        _priorityRefused = priorityRefused;
         _public = publicSocket;
         _ingress = ingress;
         _coalesceNanoseconds = coalesce.Ticks * 100;
@@ -200,6 +206,11 @@ internal sealed unsafe class UdpPump : IDisposable
     {
         try
         {
+            if (_priority != PumpPriority.Normal && ThreadScheduling.ApplyToCurrentThread(_priority) is var refused and not 0)
+            {
+                _priorityRefused?.Invoke(refused);
+            }
+
             // The public socket outlives the pump: the relay stops its pumps before closing it.
             var publicFd = (int)_public.SafeHandle.DangerousGetHandle();
 

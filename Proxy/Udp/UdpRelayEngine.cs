@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using SrsProxy.Configuration;
 
 namespace SrsProxy.Udp;
@@ -74,8 +75,10 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
             {
                 // The first pump also reads the public socket: .NET's socket engine then never polls it, and
                 // the datagrams each way share the pump's wake-ups.
-                _pumps[i] = new UdpPump($"{_options.Name}-pump-{i}", socket, _options.MaxDatagramSize, Counters, OnLoopFailed,
-                    ingress: i == 0 ? handler : null, coalesce: _options.Coalesce);
+                var name = $"{_options.Name}-pump-{i}";
+                _pumps[i] = new UdpPump(name, socket, _options.MaxDatagramSize, Counters, OnLoopFailed,
+                    ingress: i == 0 ? handler : null, coalesce: _options.Coalesce,
+                    priority: _options.Priority, priorityRefused: error => LogPriorityRefused(_options.Name, name, _options.Priority, Marshal.GetPInvokeErrorMessage(error)));
             }
         }
         else
@@ -84,7 +87,9 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
         }
 
         LogListening(_options.Name, LocalEndPoint, socket.ReceiveBufferSize, socket.SendBufferSize,
-            _options.Batched ? $"{_pumps.Length} pump threads (epoll, recvmmsg/sendmmsg), coalescing {GoDuration.Format(_options.Coalesce)}" : "async receive loops");
+            _options.Batched
+                ? $"{_pumps.Length} pump threads (epoll, recvmmsg/sendmmsg), coalescing {GoDuration.Format(_options.Coalesce)}, priority {_options.Priority.ToString().ToLowerInvariant()}"
+                : "async receive loops");
         // The sweep's clock starts with the engine, not whenever the thread pool first runs the loop: a clock
         // moved right after start (a test's fake clock) would otherwise be missed and no sweep come.
         var sweepTimer = new PeriodicTimer(_options.SweepPeriod, _time);

@@ -65,6 +65,7 @@ internal sealed partial class RtcRelay : UdpRelayService
             Batched = batched,
             PumpCount = _options.RtcPumps,
             Coalesce = _options.RtcCoalesce,
+            Priority = _options.RtcPumpPriority,
         };
 
     protected override async ValueTask CloseAllAsync(string reason)
