@@ -1,4 +1,3 @@
-using Microsoft.Diagnostics.Symbols;
 using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
@@ -8,7 +7,7 @@ namespace SrsProxy.Profiling.Perf;
 /// Where the runtime put each method's native code, read from an EventPipe recording of the runtime's
 /// method events (code JIT'd while recording) and its rundown (all code alive at the end, JIT'd and
 /// ReadyToRun): start, size, name, module, and the IL-to-native map that gives source lines for the
-/// proxy's own modules (portable PDBs beside them; never a symbol server).
+/// proxy's own modules (portable PDBs beside them, <see cref="PortablePdb"/>; never a symbol server).
 /// </summary>
 internal sealed class ManagedCode : IDisposable
 {
@@ -16,8 +15,7 @@ internal sealed class ManagedCode : IDisposable
     private readonly Dictionary<(long MethodId, long CodeVersion), Method> _byVersion = [];
     private readonly Dictionary<(long MethodId, long CodeVersion), (int Native, int IL)[]> _maps = [];
     private readonly Dictionary<long, string> _modulePaths = [];
-    private readonly Dictionary<string, ManagedSymbolModule?> _pdbs = new(StringComparer.Ordinal);
-    private readonly SymbolReader _symbols;
+    private readonly Dictionary<string, PortablePdb?> _pdbs = new(StringComparer.Ordinal);
     private readonly string _folder = AppContext.BaseDirectory;
     private readonly ulong[] _wanted;
     private ulong[] _starts = [];
@@ -25,7 +23,6 @@ internal sealed class ManagedCode : IDisposable
     private ManagedCode(ulong[] wanted)
     {
         _wanted = wanted;
-        _symbols = new SymbolReader(TextWriter.Null, _folder) { SecurityCheck = _ => true };
     }
 
     /// <summary>Methods the recording described, sampled or not.</summary>
@@ -197,24 +194,27 @@ internal sealed class ManagedCode : IDisposable
             return ("", 0);
         }
 
-        var location = pdb.SourceLocationForManagedCode(method.Token, il);
-        var file = location?.SourceFile?.BuildTimeFilePath ?? "";
-        return file.Length > 0 ? (file, location!.LineNumber) : ("", 0);
+        return pdb.Line(method.Token, il);
     }
 
-    private ManagedSymbolModule? Pdb(string modulePath)
+    private PortablePdb? Pdb(string modulePath)
     {
         if (!_pdbs.TryGetValue(modulePath, out var pdb))
         {
-            var path = Path.ChangeExtension(modulePath, ".pdb");
-            pdb = File.Exists(path) ? _symbols.OpenSymbolFile(path) : null;
+            pdb = PortablePdb.Open(Path.ChangeExtension(modulePath, ".pdb"));
             _pdbs.Add(modulePath, pdb);
         }
 
         return pdb;
     }
 
-    public void Dispose() => _symbols.Dispose();
+    public void Dispose()
+    {
+        foreach (var pdb in _pdbs.Values)
+        {
+            pdb?.Dispose();
+        }
+    }
 
     private sealed class Method(ulong start, uint size, string name, string parameters, long moduleId, uint token)
     {
