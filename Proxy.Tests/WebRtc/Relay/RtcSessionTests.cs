@@ -37,6 +37,70 @@ public class RtcSessionTests
     }
 
     /// <summary>
+    /// A browser with several interfaces checks from more addresses than a session keeps (three UDP sockets and
+    /// three ICE-TCP connections in the test namespace), and goes on checking after it nominated one: a new address
+    /// takes the oldest slot, never the one the origin's media goes to.
+    /// </summary>
+    [Fact]
+    public void MoreAddressesThanSlots_TheMediaPathStays_TheOldestOthersGo()
+    {
+        var session = Create();
+        var nominated = session.AddAddress(Address(1000), AddressKey.From(Address(1000)), out _);
+        for (var port = 1001; port < 1000 + RtcSession.MaxPlayerAddresses; port++)
+        {
+            session.AddAddress(Address(port), AddressKey.From(Address(port)), out var none);
+            Assert.Null(none);
+        }
+
+        session.SetMediaSlot(nominated);
+        for (var port = 2000; port < 2010; port++)
+        {
+            session.AddAddress(Address(port), AddressKey.From(Address(port)), out var evicted);
+
+            // Oldest first: 1001, 1002, 1003, then 2000, 2001, ...; 1000 never.
+            var expected = port - 2000 < RtcSession.MaxPlayerAddresses - 1 ? 1001 + (port - 2000) : 2000 + (port - 2000 - (RtcSession.MaxPlayerAddresses - 1));
+            Assert.Equal(AddressKey.From(Address(expected)), evicted);
+            Assert.Equal(Address(1000), session.MediaAddress);
+            Assert.Equal(nominated, session.SlotOf(AddressKey.From(Address(1000))));
+        }
+    }
+
+    private sealed class Connection : IStreamSink
+    {
+        public bool TrySend(ReadOnlySpan<byte> datagram) => true;
+
+        public void Abort()
+        {
+        }
+    }
+
+    /// <summary>
+    /// The media went over an ICE-TCP connection that then closed (the browser pruned it): the media goes to the
+    /// newest other address at once instead of into a closed connection, and the closed one's slot is the next to go.
+    /// </summary>
+    [Fact]
+    public void MediaConnectionCloses_MediaMovesToTheNewestOtherAddress_ItsSlotGoesFirst()
+    {
+        var session = Create();
+        session.AddAddress(Address(1000), AddressKey.From(Address(1000)), out _);
+        var connection = new Connection();
+        var stream = new StreamAddress(Address(3000), connection);
+        Assert.True(session.TryAddStream(connection, 4));
+        var tcp = session.AddAddress(stream, stream.Key, out _);
+        session.AddAddress(Address(1001), AddressKey.From(Address(1001)), out _);
+        session.SetMediaSlot(tcp);
+        Assert.Same(stream, session.MediaAddress);
+
+        session.RemoveStream(connection);
+
+        Assert.Equal(0, session.StreamCount);
+        Assert.Equal(Address(1001), session.MediaAddress);
+        session.AddAddress(Address(1002), AddressKey.From(Address(1002)), out _);
+        session.AddAddress(Address(1003), AddressKey.From(Address(1003)), out var evicted);
+        Assert.Equal(stream.Key, evicted);
+    }
+
+    /// <summary>
     /// Regression: the 16-byte transaction slots were written by the receive loop and read by a pump thread
     /// without synchronisation, so a torn read could match a transaction with another one's slot and send a
     /// STUN response to the wrong address. A writer fills the table while a reader looks up the newest ids;

@@ -36,7 +36,10 @@ internal sealed class RtcSession : UdpSession
     private volatile RtcSessionRecord _record;
     private volatile byte[] _icePassword;
     private int _addressCount;
-    private int _nextAddress;
+
+    /// <summary>When each slot's address joined (a counter, 0 for a connection that closed): the oldest goes first.</summary>
+    private readonly long[] _joined = new long[MaxPlayerAddresses];
+    private long _joins;
     private int _nextTransaction;
     private int _mediaSlot = -1;
 
@@ -79,8 +82,10 @@ internal sealed class RtcSession : UdpSession
     }
 
     /// <summary>
-    /// Remembers a new player address (a copy: the caller's buffer is reused). When all slots are taken the
-    /// oldest goes; its key is returned so the relay can forget it too.
+    /// Remembers a new player address (a copy: the caller's buffer is reused). When all slots are taken, a closed
+    /// connection's slot goes first, else the oldest address's, never the one the origin's media goes to: a browser
+    /// with several interfaces checks from more addresses (UDP and TCP) than there are slots, and may go on
+    /// checking after it nominated one. Its key is returned so the relay can forget it too.
     /// </summary>
     public int AddAddress(SocketAddress address, AddressKey key, out AddressKey? evicted)
     {
@@ -114,8 +119,7 @@ internal sealed class RtcSession : UdpSession
         }
         else
         {
-            slot = _nextAddress;
-            _nextAddress = (_nextAddress + 1) % MaxPlayerAddresses;
+            slot = OldestSlot(except: _mediaSlot);
             evicted = _keys[slot];
         }
 
@@ -126,12 +130,44 @@ internal sealed class RtcSession : UdpSession
             _addressCount++;
         }
 
+        _joined[slot] = ++_joins;
+
         if (_mediaSlot < 0 || _mediaSlot == slot)
         {
             SetMediaSlot(slot);
         }
 
         return slot;
+    }
+
+    /// <summary>The slot that joined first (closed connections before all), other than <paramref name="except"/>.</summary>
+    private int OldestSlot(int except)
+    {
+        var oldest = -1;
+        for (var i = 0; i < _addressCount; i++)
+        {
+            if (i != except && (oldest < 0 || _joined[i] < _joined[oldest]))
+            {
+                oldest = i;
+            }
+        }
+
+        return oldest;
+    }
+
+    /// <summary>The slot that joined last and is still usable (not a closed connection), other than <paramref name="except"/>; -1 if none.</summary>
+    private int NewestSlot(int except)
+    {
+        var newest = -1;
+        for (var i = 0; i < _addressCount; i++)
+        {
+            if (i != except && _joined[i] > 0 && (newest < 0 || _joined[i] > _joined[newest]))
+            {
+                newest = i;
+            }
+        }
+
+        return newest;
     }
 
     /// <summary>
@@ -175,11 +211,31 @@ internal sealed class RtcSession : UdpSession
         }
     }
 
+    /// <summary>
+    /// A TCP connection of the session closed: it no longer counts against the cap, its slot is the first to go to
+    /// a new address, and if the origin's media went to it, the media goes to the newest other address instead (the
+    /// player's next nomination or datagram from its chosen path moves it there anyway).
+    /// </summary>
     public void RemoveStream(IStreamSink stream)
     {
         lock (_streams)
         {
             _streams.Remove(stream);
+        }
+
+        lock (_keys)
+        {
+            for (var i = 0; i < _addressCount; i++)
+            {
+                if (_addresses[i] is StreamAddress address && ReferenceEquals(address.Sink, stream))
+                {
+                    _joined[i] = 0;
+                    if (_mediaSlot == i && NewestSlot(except: i) is var other and >= 0)
+                    {
+                        SetMediaSlot(other);
+                    }
+                }
+            }
         }
     }
 
