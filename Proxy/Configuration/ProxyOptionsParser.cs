@@ -123,6 +123,19 @@ internal static class ProxyOptionsParser
 
         int Port(string name, int fallback) => Integer(name, fallback, 1, 65535);
 
+        // One of an enum's names in any case, never its number: the settings that pick a mode.
+        T Choice<T>(string name, T fallback)
+            where T : struct, Enum
+        {
+            var values = Enum.GetValues<T>();
+            return Read(
+                name,
+                fallback,
+                text => values.FirstOrDefault(v => string.Equals(v.ToString(), text, StringComparison.OrdinalIgnoreCase)) is var value
+                    && string.Equals(value.ToString(), text, StringComparison.OrdinalIgnoreCase) ? (true, value) : (false, fallback),
+                "expected " + string.Join(", ", values.Select(v => v.ToString().ToLowerInvariant())));
+        }
+
         bool? OnOff(string name) => Read<bool?>(
             name,
             null,
@@ -162,13 +175,7 @@ internal static class ProxyOptionsParser
             RtcSessionSocketBufferBytes = Integer("PROXY_RTC_SESSION_SOCKET_BUFFER", defaults.RtcSessionSocketBufferBytes, 4096, 1 << 30),
             RtcPumps = Integer("PROXY_RTC_PUMPS", defaults.RtcPumps, 1, 64),
             RtcCoalesce = Duration("PROXY_RTC_COALESCE", defaults.RtcCoalesce, allowZero: true),
-            RtcPumpPriority = Read("PROXY_RTC_PUMP_PRIORITY", defaults.RtcPumpPriority, text => text.ToLowerInvariant() switch
-            {
-                "normal" => (true, PumpPriority.Normal),
-                "high" => (true, PumpPriority.High),
-                "realtime" => (true, PumpPriority.Realtime),
-                _ => (false, PumpPriority.Normal),
-            }, "expected normal, high or realtime"),
+            RtcPumpPriority = Choice("PROXY_RTC_PUMP_PRIORITY", defaults.RtcPumpPriority),
             SrtIdleTimeout = Duration("PROXY_SRT_IDLE_TIMEOUT", defaults.SrtIdleTimeout),
             SrtSocketBufferBytes = Integer("PROXY_SRT_SOCKET_BUFFER", defaults.SrtSocketBufferBytes, 4096, 1 << 30),
             SrtSessionSocketBufferBytes = Integer("PROXY_SRT_SESSION_SOCKET_BUFFER", defaults.SrtSessionSocketBufferBytes, 4096, 1 << 30),
@@ -202,13 +209,7 @@ internal static class ProxyOptionsParser
 
         options = options with
         {
-            PprofCpuSampler = Read("PROXY_PPROF_CPU_SAMPLER", CpuSampler.Auto, text => text.ToLowerInvariant() switch
-            {
-                "auto" => (true, CpuSampler.Auto),
-                "perf" => (true, CpuSampler.Perf),
-                "eventpipe" => (true, CpuSampler.EventPipe),
-                _ => (false, CpuSampler.Auto),
-            }, "expected auto, perf or eventpipe"),
+            PprofCpuSampler = Choice("PROXY_PPROF_CPU_SAMPLER", CpuSampler.Auto),
         };
 
         options = ParseSentinels(Get, options, errors);
