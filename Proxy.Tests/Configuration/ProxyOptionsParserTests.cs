@@ -76,6 +76,15 @@ public class ProxyOptionsParserTests
         Assert.Contains(("PROXY_RTC_PUMP_PRIORITY", "normal"), ProxyOptionsParser.Describe(Parse()));
     }
 
+    /// <summary>A real-time pump must sleep between wake-ups, or a flood lets it hold a core.</summary>
+    [Fact]
+    public void Parse_RealtimePump_WithoutCoalescing_IsRefused()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(("PROXY_RTC_PUMP_PRIORITY", "realtime"), ("PROXY_RTC_COALESCE", "0")));
+        Assert.Contains("PROXY_RTC_PUMP_PRIORITY=realtime needs PROXY_RTC_COALESCE above 0", e.Message);
+        Assert.Equal(PumpPriority.High, Parse(("PROXY_RTC_PUMP_PRIORITY", "high"), ("PROXY_RTC_COALESCE", "0")).RtcPumpPriority);
+    }
+
     /// <summary>gRPC is an operator's port: off unless set, and then a listener like the others.</summary>
     [Fact]
     public void Parse_Grpc_OffByDefault_ListenAddressWhenSet_ClashesWithOtherListeners()

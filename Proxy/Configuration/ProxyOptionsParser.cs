@@ -183,6 +183,13 @@ internal static class ProxyOptionsParser
             RtcTcpFirstFrameTimeout = Duration("PROXY_RTC_TCP_FIRST_FRAME_TIMEOUT", defaults.RtcTcpFirstFrameTimeout),
         };
 
+        if (options.RtcPumpPriority == PumpPriority.Realtime && options.RtcCoalesce == TimeSpan.Zero)
+        {
+            // A real-time pump that never sleeps holds a core under a flood, and normal threads (the API, the
+            // registry's heartbeats) get only what the kernel's real-time throttling leaves.
+            errors.Add("PROXY_RTC_PUMP_PRIORITY=realtime needs PROXY_RTC_COALESCE above 0: the pump's sleep after each wake-up is what lets other threads run");
+        }
+
         // ICE-TCP: off, or where to listen (unset: the UDP relay's own host and port).
         var tcp = Read<(bool Enabled, ListenAddress? Address)>(
             "PROXY_WEBRTC_TCP_SERVER",
