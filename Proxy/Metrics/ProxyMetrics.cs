@@ -50,6 +50,10 @@ internal sealed class ProxyMetrics : IDisposable
             "WebRTC sessions opened.");
         Meter.CreateObservableCounter("srs_proxy.rtc.sessions.closed", () => Volatile.Read(ref relay.Counters.SessionsClosed), "{session}",
             "WebRTC sessions closed.");
+        Meter.CreateObservableCounter("srs_proxy.rtc.pump.cpu", PumpCpu, "s",
+            "CPU time of each WebRTC pump thread: one near a second per second is a full core, and another (PROXY_RTC_PUMPS) would help.");
+        Meter.CreateObservableCounter("srs_proxy.rtc.pump.context_switches", PumpSwitches, "{switch}",
+            "Context switches of each WebRTC pump thread: voluntary (its own sleeps and waits) and involuntary (preempted by other work on the machine, which PROXY_RTC_PUMP_PRIORITY removes).");
         if (closer is not null)
         {
             Meter.CreateObservableCounter("srs_proxy.rtc.origin_sessions_ended", () => OriginSessionsEnded(closer), "{session}",
@@ -131,6 +135,30 @@ internal sealed class ProxyMetrics : IDisposable
         }
 
         return ByDirection(toOrigin, toPlayer);
+    }
+
+    private IEnumerable<Measurement<double>> PumpCpu()
+    {
+        foreach (var pump in _relay.Pumps)
+        {
+            if (PumpThreadStats.TryRead(pump.ThreadId, out var stats))
+            {
+                yield return new Measurement<double>(stats.CpuSeconds, new KeyValuePair<string, object?>("pump", pump.Name));
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> PumpSwitches()
+    {
+        foreach (var pump in _relay.Pumps)
+        {
+            if (PumpThreadStats.TryRead(pump.ThreadId, out var stats))
+            {
+                var name = new KeyValuePair<string, object?>("pump", pump.Name);
+                yield return new Measurement<long>(stats.Voluntary, name, new KeyValuePair<string, object?>("kind", "voluntary"));
+                yield return new Measurement<long>(stats.Involuntary, name, new KeyValuePair<string, object?>("kind", "involuntary"));
+            }
+        }
     }
 
     /// <summary>A traffic figure as the relays' instruments report it: one measurement per direction.</summary>

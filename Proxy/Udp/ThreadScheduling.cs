@@ -46,6 +46,9 @@ internal static unsafe partial class ThreadScheduling
         return (policy, policy == SchedOther ? nice : 0);
     }
 
+    /// <summary>The calling thread's id in the kernel (<c>gettid</c>), the name of its folder in <c>/proc/self/task</c>.</summary>
+    public static int CurrentThreadId() => GetTid();
+
     [LibraryImport("libc", EntryPoint = "gettid")]
     private static partial int GetTid();
 

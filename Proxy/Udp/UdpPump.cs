@@ -68,6 +68,7 @@ internal sealed unsafe class UdpPump : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
     private int _disposed;
+    private int _threadId;
 
     /// <summary>
     /// A pump thread. With <paramref name="ingress"/>, it also reads the public socket and hands each client
@@ -132,9 +133,16 @@ internal sealed unsafe class UdpPump : IDisposable
             }
         }
 
+        Name = name;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
+
+    /// <summary>The thread's name (<c>rtc-pump-0</c>), as <c>/proc</c> and profiles show it.</summary>
+    public string Name { get; }
+
+    /// <summary>The kernel's id of the pump's thread, 0 until it runs: where <see cref="PumpThreadStats"/> reads its counts.</summary>
+    public int ThreadId => Volatile.Read(ref _threadId);
 
     /// <summary>Starts reading the session's origin socket. False if the socket is already closed.</summary>
     public bool Add(UdpSession session, Socket socket)
@@ -206,6 +214,7 @@ internal sealed unsafe class UdpPump : IDisposable
     {
         try
         {
+            Volatile.Write(ref _threadId, ThreadScheduling.CurrentThreadId());
             if (_priority != PumpPriority.Normal && ThreadScheduling.ApplyToCurrentThread(_priority) is var refused and not 0)
             {
                 _priorityRefused?.Invoke(refused);

@@ -96,6 +96,9 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
         _sweepLoop = Task.Run(() => SweepLoopAsync(sweepTimer, handler, _stopping.Token));
     }
 
+    /// <summary>The batched engine's pump threads (none in the portable engine), for their CPU and context-switch counts.</summary>
+    public IReadOnlyList<UdpPump> Pumps => _pumps;
+
     /// <summary>Stops the loops and closes the public socket; sessions are the protocol's to close first.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {

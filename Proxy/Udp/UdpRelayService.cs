@@ -32,6 +32,9 @@ internal abstract class UdpRelayService : IHostedService, IAsyncDisposable, IUdp
     /// <summary>The bound public address.</summary>
     public IPEndPoint LocalEndPoint => Engine.LocalEndPoint;
 
+    /// <summary>The engine's pump threads; none before start or in the portable engine.</summary>
+    public IReadOnlyList<UdpPump> Pumps => _engine?.Pumps ?? [];
+
     protected UdpRelayEngine Engine => _engine ?? throw new InvalidOperationException($"{GetType().Name} not started");
 
     /// <summary>The engine, or null before start: for closing sessions, which may happen at any time.</summary>
