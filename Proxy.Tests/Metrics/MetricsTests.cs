@@ -95,7 +95,9 @@ public sealed partial class MetricsTests
         var status = File.ReadAllLines($"/proc/self/task/{pump.ThreadId}/status");
         long Kernel(string name) => long.Parse(status.Single(l => l.StartsWith(name, StringComparison.Ordinal))[name.Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
-        Assert.InRange(after.Voluntary - before.Voluntary, 20, long.MaxValue);
+        // Each datagram wakes the pump and its coalescing sleep is a second switch: about 80 here. A starved CI
+        // machine may let two datagrams share a wake-up, so the bound is well below that.
+        Assert.InRange(after.Voluntary - before.Voluntary, 10, long.MaxValue);
         Assert.InRange(after.Voluntary, 0, Kernel("voluntary_ctxt_switches:"));
         Assert.InRange(after.Involuntary, before.Involuntary, Kernel("nonvoluntary_ctxt_switches:"));
         Assert.InRange(after.Cpu, before.Cpu + 1e-6, 10);
