@@ -7,7 +7,6 @@ namespace SrsProxy.Udp;
 internal static unsafe partial class ThreadScheduling
 {
     private const int PrioProcess = 0;
-    private const int SchedOther = 0;
     private const int SchedFifo = 1;
 
     /// <summary>A thread or process the pump starts does not inherit its real-time class.</summary>
@@ -36,16 +35,6 @@ internal static unsafe partial class ThreadScheduling
         }
     }
 
-    /// <summary>The calling thread's policy (<c>SCHED_OTHER</c> 0, <c>SCHED_FIFO</c> 1, ...) and nice value, for tests.</summary>
-    internal static (int Policy, int Nice) OfCurrentThread()
-    {
-        var thread = GetTid();
-        var policy = SchedGetScheduler(thread) & ~SchedResetOnFork;
-        Marshal.SetLastPInvokeError(0);
-        var nice = GetPriority(PrioProcess, (uint)thread);
-        return (policy, policy == SchedOther ? nice : 0);
-    }
-
     /// <summary>The calling thread's id in the kernel (<c>gettid</c>), the name of its folder in <c>/proc/self/task</c>.</summary>
     public static int CurrentThreadId() => GetTid();
 
@@ -55,12 +44,6 @@ internal static unsafe partial class ThreadScheduling
     [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     private static partial int SetPriority(int which, uint who, int priority);
 
-    [LibraryImport("libc", EntryPoint = "getpriority", SetLastError = true)]
-    private static partial int GetPriority(int which, uint who);
-
     [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
     private static partial int SchedSetScheduler(int pid, int policy, int* parameter);
-
-    [LibraryImport("libc", EntryPoint = "sched_getscheduler", SetLastError = true)]
-    private static partial int SchedGetScheduler(int pid);
 }

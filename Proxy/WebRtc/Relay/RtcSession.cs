@@ -132,7 +132,9 @@ internal sealed class RtcSession : UdpSession
 
         _joined[slot] = ++_joins;
 
-        if (_mediaSlot < 0 || _mediaSlot == slot)
+        // The first address is the media path until the player nominates or sends from another; a later one never
+        // replaces it here, since the media path's slot is never reused.
+        if (_mediaSlot < 0)
         {
             SetMediaSlot(slot);
         }
