@@ -50,12 +50,14 @@ public sealed class NativeSymbolsTests
                 "ffffffff81000100 t helper",
                 "ffffffff81000200 D some_data",
                 "ffffffffc0001000 t module_function\t[mymodule]",
+                "ffffffffc0000000 t loaded_earlier\t[othermodule]", // modules need not come in address order
                 "garbage line",
             ]);
             var kernel = KernelSymbols.Read(path);
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000150));
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000250));
             Assert.Equal("module_function", kernel.Lookup(0xffffffffc0001010));
+            Assert.Equal("loaded_earlier", kernel.Lookup(0xffffffffc0000010));
             Assert.Equal(KernelSymbols.Module, kernel.Lookup(0x1000)); // not hidden_by_kptr_restrict, whose address is 0
         }
         finally

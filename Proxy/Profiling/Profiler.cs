@@ -81,7 +81,7 @@ internal sealed class Profiler : IDisposable
         var length = clock.Elapsed;
         var after = ThreadCpuTimes.Read();
         var measured = after.Sum(t => Math.Max(0, t.Value - before.GetValueOrDefault(t.Key)));
-        var request = new EventPipeRequest("cpu", RuntimeProviders.Methods(), Rundown: true, Stacks: false, 64, _options.MaxRecordingBytes);
+        var request = new EventPipeRequest("cpu", RuntimeProviders.RundownOnly(), Rundown: true, Stacks: false, 64, _options.MaxRecordingBytes);
         var naming = System.Diagnostics.Stopwatch.StartNew();
         using var trace = await _recorder.RecordAsync(request, _ => Task.CompletedTask, cancellationToken);
         var rundown = naming.ElapsedMilliseconds;

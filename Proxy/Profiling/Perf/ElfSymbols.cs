@@ -24,14 +24,32 @@ internal sealed class ElfSymbols
     {
         _segments = segments;
 
-        // Aliases share a start (getpid, __getpid): one name per address, the public one (fewest leading underscores).
-        functions = functions.GroupBy(f => f.Start)
-            .Select(g => g.OrderBy(f => f.Name.Length - f.Name.TrimStart('_').Length).ThenBy(f => f.Name.Length).ThenBy(f => f.Name, StringComparer.Ordinal).First())
-            .ToList();
-        functions.Sort((a, b) => a.Start.CompareTo(b.Start));
-        _starts = functions.Select(f => f.Start).ToArray();
-        _ends = functions.Select(f => f.Start + f.Size).ToArray();
-        _names = functions.Select(f => f.Name).ToArray();
+        // Aliases share a start (getpid, __getpid): one name per address, the public one (fewest leading
+        // underscores), which sorts first among its aliases. One sort and one pass: this runs once per profile,
+        // and LINQ's grouping would first be compiled for it.
+        functions.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : Preference(a.Name, b.Name));
+        var starts = new List<ulong>(functions.Count);
+        var ends = new List<ulong>(functions.Count);
+        var names = new List<string>(functions.Count);
+        foreach (var (start, size, name) in functions)
+        {
+            if (starts.Count == 0 || starts[^1] != start)
+            {
+                starts.Add(start);
+                ends.Add(start + size);
+                names.Add(name);
+            }
+        }
+
+        _starts = [.. starts];
+        _ends = [.. ends];
+        _names = [.. names];
+    }
+
+    private static int Preference(string a, string b)
+    {
+        var underscores = (a.Length - a.TrimStart('_').Length).CompareTo(b.Length - b.TrimStart('_').Length);
+        return underscores != 0 ? underscores : a.Length != b.Length ? a.Length.CompareTo(b.Length) : string.CompareOrdinal(a, b);
     }
 
     /// <summary>The symbols of <paramref name="path"/>, or an empty table when it is not a readable ELF64 file.</summary>
