@@ -174,6 +174,9 @@ internal sealed class BenchRunner
         var loadAverage = LoadAverage();
         var metricsEnd = await MetricsScrape.FetchAsync(http, isProxy ? _options.ProxySystem : null, cancellationToken);
 
+        var (stamped, unstamped) = KernelArrival.Counts;
+        notes.Add(string.Create(CultureInfo.InvariantCulture, $"latency ends at the kernel's arrival stamp on the player's socket (SIOCGSTAMPNS) for {stamped:N0} receives so far, at the player's own clock for {unstamped:N0}; load generator scheduled {GeneratorPolicy()}"));
+
         if (cpuProfile is not null)
         {
             var cpu = await cpuProfile;
@@ -346,6 +349,26 @@ internal sealed class BenchRunner
     }
 
     private static double Percent(long part, long whole) => whole == 0 ? 0 : 100.0 * part / whole;
+
+    /// <summary>
+    /// This process's scheduling policy (field 41 of <c>/proc/self/stat</c>): SCHED_IDLE when scripts/bench
+    /// started it with <c>chrt --idle</c> (its default), so that the load generator never takes a core from the proxy.
+    /// </summary>
+    private static string GeneratorPolicy()
+    {
+        try
+        {
+            var stat = File.ReadAllText("/proc/self/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 38 && int.TryParse(fields[38], NumberStyles.None, CultureInfo.InvariantCulture, out var policy)
+                ? policy switch { 0 => "SCHED_OTHER (its wake-ups may preempt the proxy)", 3 => "SCHED_BATCH (its wake-ups do not preempt the proxy)", 5 => "SCHED_IDLE (it takes only the cycles the proxy leaves)", _ => $"policy {policy}" }
+                : "unknown";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "unknown";
+        }
+    }
 
     /// <summary>/proc/loadavg: runnable and waiting tasks averaged over 1, 5 and 15 minutes; empty where there is none.</summary>
     private static double[] LoadAverage()

@@ -232,7 +232,8 @@ internal sealed class Player
                 return;
             }
 
-            Handle(buffer.AsSpan(0, length), Stopwatch.GetTimestamp());
+            // The kernel's arrival stamp, not this thread's clock: see KernelArrival.
+            Handle(buffer.AsSpan(0, length), KernelArrival.LastOr(_socket, Stopwatch.GetTimestamp()));
         }
     }
 
