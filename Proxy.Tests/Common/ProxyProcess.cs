@@ -88,6 +88,9 @@ internal sealed class ProxyProcess : IAsyncDisposable
             {
                 if (proxy.HasExited)
                 {
+                    // Without a timeout, WaitForExit also waits for the output readers to reach the end: what the
+                    // process wrote last (a configuration error's one line) is in the message.
+                    proxy._process.WaitForExit();
                     throw new InvalidOperationException($"the proxy exited at start ({proxy.ExitCode}):\n{proxy.Output}");
                 }
 
