@@ -19,6 +19,12 @@ internal static unsafe partial class PerfEventInterop
     private const ulong FlagDisabled = 1UL << 0;
     private const ulong FlagExcludeKernel = 1UL << 5;
     private const ulong FlagExcludeHypervisor = 1UL << 6;
+
+    /// <summary>
+    /// No sample while a CPU idles: a per-CPU clock would otherwise record the idle task's chain every period,
+    /// for the reader to drop.
+    /// </summary>
+    private const ulong FlagExcludeIdle = 1UL << 7;
     private const ulong FlagExcludeCallchainKernel = 1UL << 21;
 
     /// <summary>PERF_ATTR_SIZE_VER5 (Linux 4.1+): up to and including sample_max_stack.</summary>
@@ -62,7 +68,7 @@ internal static unsafe partial class PerfEventInterop
         *(ulong*)(attr + 8) = tid == -1 ? SoftwareCpuClock : SoftwareTaskClock;
         *(ulong*)(attr + 16) = (ulong)periodNanoseconds;
         *(ulong*)(attr + 24) = SampleTidCallchain;
-        *(ulong*)(attr + 40) = FlagDisabled | FlagExcludeHypervisor | (kernel ? 0 : FlagExcludeKernel | FlagExcludeCallchainKernel);
+        *(ulong*)(attr + 40) = FlagDisabled | FlagExcludeHypervisor | FlagExcludeIdle | (kernel ? 0 : FlagExcludeKernel | FlagExcludeCallchainKernel);
         *(ushort*)(attr + 108) = MaxStack;
 
         var fd = (int)Syscall(SyscallNumber, attr, tid, cpu, -1, FlagFdCloexec);
