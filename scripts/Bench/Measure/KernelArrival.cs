@@ -39,7 +39,7 @@ internal static partial class KernelArrival
         if (Supported && Ioctl(socket.SafeHandle, SiocGStampNs, out var stamp) == 0)
         {
             Interlocked.Increment(ref _stamped);
-            return stamp.Seconds * 1_000_000_000 + stamp.Nanoseconds - RealtimeAhead;
+            return stamp.TotalNanoseconds - RealtimeAhead;
         }
 
         Interlocked.Increment(ref _unstamped);
@@ -60,24 +60,15 @@ internal static partial class KernelArrival
             ClockGettime(ClockMonotonic, out var before);
             ClockGettime(ClockRealtime, out var real);
             ClockGettime(ClockMonotonic, out var after);
-            var width = Nanoseconds(after) - Nanoseconds(before);
+            var width = after.TotalNanoseconds - before.TotalNanoseconds;
             if (width < narrowest)
             {
                 narrowest = width;
-                best = Nanoseconds(real) - (Nanoseconds(before) + width / 2);
+                best = real.TotalNanoseconds - (before.TotalNanoseconds + width / 2);
             }
         }
 
         return best;
-    }
-
-    private static long Nanoseconds(Timespec t) => t.Seconds * 1_000_000_000 + t.Nanoseconds;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
     }
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]

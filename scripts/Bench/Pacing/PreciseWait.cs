@@ -58,17 +58,10 @@ internal static partial class PreciseWait
         }
 
         var ns = (long)(microseconds * 1000);
-        var request = new Timespec { Seconds = ns / 1_000_000_000, Nanoseconds = ns % 1_000_000_000 };
+        var request = Timespec.FromNanoseconds(ns);
 
         // Interrupted by a signal (EINTR): the spin that follows covers the rest, or the caller waits again.
         _ = Nanosleep(in request, 0);
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
     }
 
     [LibraryImport("libc", EntryPoint = "nanosleep")]
