@@ -89,6 +89,9 @@ public sealed class PublishedProxyTests
         {
             // An idle proxy may have no managed code among its few samples: the rundown must have been read.
             Assert.Matches(@"rundown: [1-9]\d{3,} methods, \d+ of them sampled", cpu);
+
+            // Go's rate unless asked otherwise: one sample per 10 ms of a thread's CPU.
+            Assert.Contains("one sample per 10000 µs of a thread's CPU", cpu);
         }
         else
         {

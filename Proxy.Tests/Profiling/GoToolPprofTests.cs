@@ -56,7 +56,9 @@ public sealed class GoToolPprofTests : IAsyncLifetime
     public async Task CpuProfile_UnderUdpLoad_GoToolTopNamesTheRelaysFunctions()
     {
         var before = _load.Received;
-        var top = await GoPprof.AcceptAsync("-top", new Uri(Pprof, "profile?seconds=5").ToString());
+
+        // The densest rate (?hz=1000, ten times Go's default): the test's short windows need the samples.
+        var top = await GoPprof.AcceptAsync("-top", new Uri(Pprof, "profile?seconds=5&hz=1000").ToString());
         _output.WriteLine(top);
         Assert.True(_load.Received - before > LoadPerSecond, "the load ran during the profile");
 
@@ -80,7 +82,7 @@ public sealed class GoToolPprofTests : IAsyncLifetime
     [Fact]
     public async Task CpuProfile_RawAndTraces_HaveSourceLinesOfTheRelay()
     {
-        var file = await SaveAsync("profile?seconds=3", "cpu.pb.gz");
+        var file = await SaveAsync("profile?seconds=3&hz=1000", "cpu.pb.gz");
         var raw = await GoPprof.AcceptAsync("-raw", file);
         Assert.Contains("PeriodType: cpu nanoseconds", raw);
         var engine = OperatingSystem.IsLinux() ? "UdpPump" : "UdpRelayEngine";
@@ -98,7 +100,7 @@ public sealed class GoToolPprofTests : IAsyncLifetime
     [Fact]
     public async Task CpuProfile_KernelSamples_ShowTheRelaysSystemCallsAndThreads()
     {
-        var file = await SaveAsync("profile?seconds=3", "cpu-kernel.pb.gz");
+        var file = await SaveAsync("profile?seconds=3&hz=1000", "cpu-kernel.pb.gz");
         var comments = await GoPprof.AcceptAsync("-comments", file);
         _output.WriteLine(comments);
         if (!comments.Contains("perf_event CPU-time sampling", StringComparison.Ordinal))
@@ -106,6 +108,8 @@ public sealed class GoToolPprofTests : IAsyncLifetime
             Assert.Contains("EventPipe thread samples", comments);
             return;
         }
+
+        Assert.Contains("one sample per 1000 µs of a thread's CPU", comments);
 
         var traces = await GoPprof.AcceptAsync("-traces", file);
         var raw = await GoPprof.AcceptAsync("-raw", file);

@@ -18,11 +18,14 @@ public sealed class PerfSamplerTests
     /// <summary>errno values that mean "not allowed here", not "asked wrongly".</summary>
     private static readonly int[] Refusals = [1 /* EPERM */, 13 /* EACCES */, 38 /* ENOSYS */, 2 /* ENOENT */, 95 /* EOPNOTSUPP */];
 
+    /// <summary>The densest rate a profile may ask for (<c>?hz=1000</c>): enough samples in a test's short window.</summary>
+    private const long OneMillisecond = 1_000_000;
+
     private static PerfSampler? StartOrExplainRefusal(bool perCpu = true)
     {
         try
         {
-            return PerfSampler.Start(perCpu: perCpu);
+            return PerfSampler.Start(OneMillisecond, perCpu);
         }
         catch (PerfEventsRefusedException e)
         {

@@ -21,7 +21,7 @@ internal static partial class PprofEndpoints
         ("cmdline", "The command line of this process, arguments separated by NUL bytes."),
         ("goroutine", "Stacks of all managed threads now, the .NET counterpart of goroutines (?debug=1 grouped text, ?debug=2 full text)."),
         ("heap", "Live managed objects by type, from a GC heap snapshot (induces a full GC)."),
-        ("profile", "CPU profile (?seconds=N, default 30): samples of running managed threads weighted by their CPU time."),
+        ("profile", "CPU profile (?seconds=N, default 30; ?hz=N samples per second of a thread's CPU, default 100 as Go's, up to 1000): the kernel's CPU-time samples with their call chains."),
         ("symbol", "Names of code addresses seen in recent profiles."),
         ("trace", "A runtime event trace (?seconds=N, default 1) in EventPipe's .nettrace format, for PerfView or dotnet-trace convert; go tool trace cannot read it."),
     ];
@@ -58,13 +58,14 @@ internal static partial class PprofEndpoints
     private static async Task CpuAsync(HttpContext context, Profiler profiler, ProfilingOptions options, ILoggerFactory loggers)
     {
         if (!TryGetSeconds(context, options.DefaultCpuSeconds, options.MaxSeconds, out var seconds, out var error)
+            || !TryGetWholeNumber(context, "hz", "samples per second", options.DefaultCpuHz, ProfilingOptions.MaxCpuHz, out var hz, out error)
             || !TryRefuse(context, "debug", out error))
         {
             await ErrorAsync(context, StatusCodes.Status400BadRequest, error);
             return;
         }
 
-        await ServeAsync(context, loggers, ProfileKind.Cpu, "profile", async token => await profiler.CpuAsync(TimeSpan.FromSeconds(seconds), token));
+        await ServeAsync(context, loggers, ProfileKind.Cpu, "profile", async token => await profiler.CpuAsync(TimeSpan.FromSeconds(seconds), hz, token));
     }
 
     private static async Task AllocationsAsync(HttpContext context, Profiler profiler, ProfilingOptions options, ILoggerFactory loggers)
@@ -244,18 +245,22 @@ internal static partial class PprofEndpoints
         }
     }
 
-    private static bool TryGetSeconds(HttpContext context, int fallback, int max, out int seconds, out string error)
+    private static bool TryGetSeconds(HttpContext context, int fallback, int max, out int seconds, out string error) =>
+        TryGetWholeNumber(context, "seconds", "seconds", fallback, max, out seconds, out error);
+
+    /// <summary>A whole number from 1 to <paramref name="max"/> in the query parameter <paramref name="name"/>, else <paramref name="fallback"/>.</summary>
+    private static bool TryGetWholeNumber(HttpContext context, string name, string unit, int fallback, int max, out int value, out string error)
     {
-        seconds = fallback;
+        value = fallback;
         error = "";
-        if (!context.Request.Query.TryGetValue("seconds", out var raw))
+        if (!context.Request.Query.TryGetValue(name, out var raw))
         {
             return true;
         }
 
-        if (!int.TryParse(raw.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out seconds) || seconds < 1 || seconds > max)
+        if (!int.TryParse(raw.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out value) || value < 1 || value > max)
         {
-            error = $"invalid value for \"seconds\": {raw} (a whole number of seconds from 1 to {max})";
+            error = $"invalid value for \"{name}\": {raw} (a whole number of {unit} from 1 to {max})";
             return false;
         }
 

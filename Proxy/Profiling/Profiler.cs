@@ -32,9 +32,10 @@ internal sealed class Profiler : IDisposable
 
     /// <summary>
     /// A CPU profile over <paramref name="window"/>: the kernel's CPU-time samples where this process may open
-    /// perf events (and <see cref="ProfilingOptions.CpuSampler"/> allows them), else EventPipe's thread sampler.
+    /// perf events (and <see cref="ProfilingOptions.CpuSampler"/> allows them), <paramref name="hz"/> samples per
+    /// second of a thread's CPU; else EventPipe's thread sampler, whose rate the runtime fixes (about 1,000 a second).
     /// </summary>
-    public async Task<byte[]> CpuAsync(TimeSpan window, CancellationToken cancellationToken)
+    public async Task<byte[]> CpuAsync(TimeSpan window, int hz, CancellationToken cancellationToken)
     {
         using var lease = Begin(ProfileKind.Cpu);
         if (_options.CpuSampler != CpuSampler.EventPipe)
@@ -42,7 +43,7 @@ internal sealed class Profiler : IDisposable
             PerfSampler? sampler = null;
             try
             {
-                sampler = PerfSampler.Start();
+                sampler = PerfSampler.Start(1_000_000_000L / hz);
             }
             catch (ProfileUnavailableException) when (_options.CpuSampler == CpuSampler.Auto)
             {

@@ -20,9 +20,6 @@ namespace SrsProxy.Profiling.Perf;
 /// </summary>
 internal sealed class PerfSampler : IPerfRecordSink, IDisposable
 {
-    /// <summary>Sample period in CPU time: 1 ms, a thousand samples per second of CPU.</summary>
-    public const long DefaultPeriodNanoseconds = 1_000_000;
-
     /// <summary>Distinct chains kept; samples past that are counted as dropped (a 300 s profile of this proxy has a few thousand).</summary>
     public const int MaxDistinctChains = 200_000;
 
@@ -65,12 +62,12 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
     public bool PerCpu { get; }
 
     /// <summary>
-    /// Starts sampling every thread. Kernel frames are included when this process may see them; otherwise
+    /// Starts sampling every thread, one sample per <paramref name="periodNanoseconds"/> of a thread's CPU. Kernel frames are included when this process may see them; otherwise
     /// only user-space frames. Throws a <see cref="PerfEventsRefusedException"/> when the kernel refuses perf
     /// events altogether (seccomp, kernel.perf_event_paranoid 3, not Linux). <paramref name="perCpu"/> false
     /// skips the per-CPU attempt (tests of the per-thread way).
     /// </summary>
-    public static PerfSampler Start(long periodNanoseconds = DefaultPeriodNanoseconds, bool perCpu = true)
+    public static PerfSampler Start(long periodNanoseconds, bool perCpu = true)
     {
         if (!PerfEventInterop.Supported)
         {
