@@ -121,10 +121,10 @@ public abstract class UdpRelayEngineTestsBase : IAsyncLifetime, IUdpRelayHandler
     }
 
     /// <summary>
-    /// An origin's datagrams pile up in a session socket beyond what the pump reads of one socket in a turn (128),
-    /// here because the pump sleeps 100 ms after each turn, and then no more come: every one must still reach the
-    /// client, in order. The pump's epoll reports a session socket only when a datagram arrives, so one left
-    /// holding datagrams must be read again without a report.
+    /// An origin's datagrams pile up in a session socket beyond what the pump reads of one socket in a wake-up
+    /// (16), here because the pump sleeps 100 ms after each, and then no more come: every one must still reach the
+    /// client, in order, without another datagram arriving to wake the pump. (An edge-triggered epoll set, tried
+    /// for cheaper wake-ups, stranded the rest of such a pile; this test caught it.)
     /// </summary>
     [Fact]
     public async Task OriginBurst_LargerThanOneTurnReads_AllRelayedInOrder()

@@ -10,9 +10,6 @@ namespace SrsProxy.Udp;
 internal static unsafe partial class LinuxUdp
 {
     public const int EpollIn = 0x001;
-
-    /// <summary>Edge-triggered: reported once per arrival, not again while unread data stays.</summary>
-    public const uint EpollEt = 0x80000000;
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
     public const int EpollCloexec = 0x80000;
@@ -67,10 +64,10 @@ internal static unsafe partial class LinuxUdp
     public static ulong ReadEpollData(byte* events, int index) => *(ulong*)(events + (index * EpollEventSize) + EpollDataOffset);
 
     /// <summary>Adds <paramref name="fd"/> to the epoll set for input, tagged with <paramref name="data"/>.</summary>
-    public static int EpollAdd(int epoll, int fd, ulong data, bool edgeTriggered = false)
+    public static int EpollAdd(int epoll, int fd, ulong data)
     {
         var ev = stackalloc byte[16];
-        WriteEpollEvent(ev, edgeTriggered ? EpollIn | EpollEt : EpollIn, data);
+        WriteEpollEvent(ev, EpollIn, data);
         return EpollCtl(epoll, EpollCtlAdd, fd, ev);
     }
 

@@ -21,11 +21,8 @@ internal sealed unsafe class UdpPump : IDisposable
     /// <summary>Datagrams sent per <c>sendmmsg</c>.</summary>
     internal const int BatchSize = 64;
 
-    /// <summary>Datagrams read from one session socket per <c>recvmmsg</c>.</summary>
+    /// <summary>Datagrams read from one socket per wake-up; epoll reports a socket with more again.</summary>
     private const int PerSocket = 16;
-
-    /// <summary>Reads of one session socket per turn at most: 128 datagrams, 1.7 s of a 77 datagram/s stream.</summary>
-    private const int MaxReadsPerReport = 8;
 
     private const int MaxEvents = 256;
 
@@ -54,8 +51,6 @@ internal sealed unsafe class UdpPump : IDisposable
     private readonly Action<Exception> _failed;
     private readonly ConcurrentDictionary<ulong, UdpSession> _sessions = new();
     private readonly UdpSession?[] _senders = new UdpSession?[BatchSize];
-    private List<UdpSession> _holding = [];
-    private List<UdpSession> _draining = [];
     private readonly MMsgHdr* _messages;
     private readonly IoVec* _iov;
     private readonly byte* _names;
@@ -155,10 +150,7 @@ internal sealed unsafe class UdpPump : IDisposable
         var tag = (ulong)Interlocked.Increment(ref s_nextTag);
         _sessions[tag] = session;
         session.PumpTag = tag;
-        // Edge-triggered, unlike the public socket (read in bounded batches, reported again while it holds more):
-        // a level-triggered socket stays on epoll's ready list after it is read, and is polled once more, empty,
-        // at the next epoll_wait; edge-triggered, each arrival costs one poll.
-        var added = WithDescriptor(socket, fd => EpollAdd(_epoll, fd, tag, edgeTriggered: true) == 0);
+        var added = WithDescriptor(socket, fd => EpollAdd(_epoll, fd, tag) == 0);
         if (!added)
         {
             _sessions.TryRemove(tag, out _);
@@ -235,7 +227,7 @@ internal sealed unsafe class UdpPump : IDisposable
             var timeout = -1;
             while (!_stopping)
             {
-                var ready = EpollWait(_epoll, _events, MaxEvents, _holding.Count > 0 ? 0 : timeout);
+                var ready = EpollWait(_epoll, _events, MaxEvents, timeout);
                 if (ready < 0)
                 {
                     var error = Marshal.GetLastPInvokeError();
@@ -247,7 +239,7 @@ internal sealed unsafe class UdpPump : IDisposable
                     throw new SocketException(error);
                 }
 
-                if (ready == 0 && _holding.Count == 0)
+                if (ready == 0)
                 {
                     // Quiet since the last batch: wait for the next datagram, however long.
                     timeout = -1;
@@ -269,22 +261,14 @@ internal sealed unsafe class UdpPump : IDisposable
                     }
                     else if (_sessions.TryGetValue(tag, out var session))
                     {
-                        count = Drain(session, publicFd, count);
-                    }
-                }
+                        if (count > BatchSize - PerSocket)
+                        {
+                            Flush(publicFd, count);
+                            count = 0;
+                        }
 
-                if (_holding.Count > 0)
-                {
-                    // Sockets a report left holding datagrams (they piled up while the pump stalled): epoll will
-                    // not report them again until another datagram arrives, so they are read on every turn.
-                    (_holding, _draining) = (_draining, _holding);
-                    foreach (var session in _draining)
-                    {
-                        session.PumpHolding = false;
-                        count = Drain(session, publicFd, count);
+                        count = Receive(session, count);
                     }
-
-                    _draining.Clear();
                 }
 
                 Flush(publicFd, count);
@@ -361,45 +345,9 @@ internal sealed unsafe class UdpPump : IDisposable
         return received;
     }
 
-    /// <summary>
-    /// Reads a session socket epoll reported (edge-triggered: it is reported again only when another datagram
-    /// arrives) until a read comes back short, at most <see cref="MaxReadsPerReport"/> reads so that one socket
-    /// cannot hold the pump; one left holding datagrams goes on <see cref="_holding"/>, read again next turn.
-    /// </summary>
-    private int Drain(UdpSession session, int publicFd, int count)
+    /// <summary>Reads what the session's socket holds into the batch from slot <paramref name="count"/> on.</summary>
+    private int Receive(UdpSession session, int count)
     {
-        for (var reads = 0; reads < MaxReadsPerReport; reads++)
-        {
-            if (count > BatchSize - PerSocket)
-            {
-                Flush(publicFd, count);
-                count = 0;
-            }
-
-            count = Receive(session, count, out var more);
-            if (!more)
-            {
-                return count;
-            }
-        }
-
-        if (!session.PumpHolding)
-        {
-            session.PumpHolding = true;
-            _holding.Add(session);
-        }
-
-        return count;
-    }
-
-    /// <summary>
-    /// Reads what the session's socket holds into the batch from slot <paramref name="count"/> on, at most
-    /// <see cref="PerSocket"/> datagrams; <paramref name="more"/> says more may wait (the read took that many, or
-    /// returned the socket's pending error, behind which datagrams may be queued).
-    /// </summary>
-    private int Receive(UdpSession session, int count, out bool more)
-    {
-        more = false;
         var socket = session.OriginSocket;
         if (socket is null)
         {
@@ -432,16 +380,12 @@ internal sealed unsafe class UdpPump : IDisposable
             {
                 if (received < 0 && Marshal.GetLastPInvokeError() is not (Eagain or Eintr))
                 {
-                    // The origin's port answered an earlier datagram with ICMP unreachable. Reading the error
-                    // cleared it; datagrams may still be queued.
+                    // The origin's port answered an earlier datagram with ICMP unreachable.
                     _counters.Drop(DropReason.SendFailed);
-                    more = true;
                 }
 
                 return count;
             }
-
-            more = received == PerSocket;
 
             // No Touch here: the idle clock counts only the client's datagrams, so a client that vanished
             // loses its session however long the origin keeps sending (issue 12, dead players).

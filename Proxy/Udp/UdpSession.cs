@@ -43,9 +43,6 @@ internal abstract class UdpSession
 
     internal ulong PumpTag;
 
-    /// <summary>On its pump's list of sockets left holding datagrams after a report's reads; only the pump touches it.</summary>
-    internal bool PumpHolding;
-
     public void Touch(long now) => Volatile.Write(ref _lastActivity, now);
 
     /// <summary>

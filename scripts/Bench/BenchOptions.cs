@@ -86,6 +86,9 @@ internal sealed record BenchOptions
     /// <summary>Save a CPU and an allocation profile from the pprof endpoint during the steady window.</summary>
     public bool Profile { get; init; }
 
+    /// <summary>CPU samples per second the profile asks for (<c>?hz=</c>); null: the proxy's default (Go's 100).</summary>
+    public int? ProfileHz { get; init; }
+
     /// <summary>
     /// Takes pprof heap profiles (idle, half and all connected) for the live managed heap per session. Off by
     /// default: a heap profile loads the profiler into the proxy and grows its heap, which would then be
@@ -142,6 +145,8 @@ internal sealed record BenchOptions
           --proxy-pid PID          proxy process for CPU/RSS (default: the owner of its UDP port)
           --pprof URL              proxy pprof base, e.g. http://127.0.0.1:6060
           --profile                save CPU and allocation profiles during the window
+          --profile-hz N           the same, the CPU profile at N samples per second of CPU (the proxy's
+                                   default is Go's 100; 1000 for finer detail)
           --heap                   also measure the live managed heap with pprof heap profiles (the profiler
                                    then counts in the proxy's RSS)
           --assert-no-loss         exit 1 if any datagram of the window was lost
@@ -187,6 +192,7 @@ internal sealed record BenchOptions
                 "--proxy-pid" => o with { ProxyPid = Int(name, Next(), 1, int.MaxValue) },
                 "--pprof" => o with { Pprof = Url(name, Next()) },
                 "--profile" => o with { Profile = true },
+                "--profile-hz" => o with { Profile = true, ProfileHz = Int(name, Next(), 1, 1000) },
                 "--heap" => o with { Heap = true },
                 "--assert-no-loss" => o with { AssertNoLoss = true },
                 "--out" => o with { OutputDirectory = Next() },

@@ -158,7 +158,7 @@ internal sealed class BenchRunner
         Task<string>? cpuProfile = null;
         if (isProxy && _options.Profile)
         {
-            cpuProfile = Pprof.FetchAsync(_options.Pprof, $"debug/pprof/profile?seconds={Math.Max(1, (int)_options.Seconds - 1)}",
+            cpuProfile = Pprof.FetchAsync(_options.Pprof, $"debug/pprof/profile?seconds={Math.Max(1, (int)_options.Seconds - 1)}{(_options.ProfileHz is { } hz ? $"&hz={hz}" : "")}",
                 $"{outputStem}-cpu.pb.gz", TimeSpan.FromSeconds(_options.Seconds + 30), cancellationToken);
         }
 
