@@ -54,6 +54,8 @@ public sealed class NativeSymbolsTests
                 "garbage line",
             ]);
             var kernel = KernelSymbols.Read(path);
+            Assert.Equal("helper", kernel.Lookup(0xffffffff81000100)); // its first byte
+            Assert.Equal("_stext", kernel.Lookup(0xffffffff810000ff)); // the byte before it
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000150));
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000250));
             Assert.Equal("module_function", kernel.Lookup(0xffffffffc0001010));

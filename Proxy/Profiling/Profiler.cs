@@ -66,7 +66,10 @@ internal sealed class Profiler : IDisposable
     private async Task<byte[]> PerfCpuAsync(PerfSampler sampler, TimeSpan window, CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
-        var before = ThreadCpuTimes.Read();
+
+        // The process's CPU (getrusage: every thread, those that end in the window too), not each thread's from
+        // /proc: reading a directory's entries is a few dozen more methods for the JIT to compile on a first profile.
+        var before = Environment.CpuUsage.TotalTime;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         PerfSamples samples;
         try
@@ -80,8 +83,7 @@ internal sealed class Profiler : IDisposable
         }
 
         var length = clock.Elapsed;
-        var after = ThreadCpuTimes.Read();
-        var measured = after.Sum(t => Math.Max(0, t.Value - before.GetValueOrDefault(t.Key)));
+        var measured = (long)(Environment.CpuUsage.TotalTime - before).TotalNanoseconds;
         var request = new EventPipeRequest("cpu", RuntimeProviders.RundownOnly(), Rundown: true, Stacks: false, 64, _options.MaxRecordingBytes);
         var naming = System.Diagnostics.Stopwatch.StartNew();
         using var trace = await _recorder.RecordAsync(request, _ => Task.CompletedTask, cancellationToken);

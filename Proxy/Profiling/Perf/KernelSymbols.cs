@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -41,25 +40,54 @@ internal sealed class KernelSymbols
             text = [];
         }
 
-        // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t name\t[module]": text symbols (t, T) only.
+        // "ffffffff81000000 T _stext" or "ffffffffc0a01000 t name\t[module]": text symbols (t, T) only. Parsed byte
+        // by byte here, without the framework's span searches and number parsing: those would run 120,000 times as
+        // unoptimised first-tier code, where this loop is compiled optimised.
         var starts = new List<ulong>(1 << 17);
         var names = new List<int>(1 << 17);
-        var span = text.AsSpan();
         var sorted = true;
-        for (var at = 0; at < span.Length;)
+        var previous = 0UL;
+        var length = text.Length;
+        for (var at = 0; at < length;)
         {
-            var end = span[at..].IndexOf((byte)'\n');
-            var line = end < 0 ? span[at..] : span.Slice(at, end);
-            var space = line.IndexOf((byte)' ');
-            if (space > 0 && space + 3 < line.Length && (line[space + 1] | 0x20) == 't' && line[space + 2] == ' '
-                && Utf8Parser.TryParse(line[..space], out ulong address, out var used, 'x') && used == space && address != 0)
+            var address = 0UL;
+            var i = at;
+            for (; i < length; i++)
             {
-                sorted &= starts.Count == 0 || starts[^1] <= address;
-                starts.Add(address);
-                names.Add(at + space + 3);
+                var c = text[i];
+                uint digit;
+                if ((uint)(c - '0') <= 9)
+                {
+                    digit = (uint)(c - '0');
+                }
+                else if ((uint)((c | 0x20) - 'a') <= 5)
+                {
+                    digit = (uint)((c | 0x20) - 'a' + 10);
+                }
+                else
+                {
+                    break;
+                }
+
+                address = (address << 4) | digit;
             }
 
-            at = end < 0 ? span.Length : at + end + 1;
+            var digits = i - at;
+            if (digits is > 0 and <= 16 && i + 3 < length && text[i] == ' ' && (text[i + 1] | 0x20) == 't' && text[i + 2] == ' '
+                && text[i + 3] != '\n' && address != 0)
+            {
+                sorted &= address >= previous;
+                previous = address;
+                starts.Add(address);
+                names.Add(i + 3);
+            }
+
+            while (i < length && text[i] != '\n')
+            {
+                i++;
+            }
+
+            at = i + 1;
         }
 
         // The kernel lists its own symbols in address order and each module's after them: sorting is needed only

@@ -81,12 +81,7 @@ internal sealed class ManagedCode : IDisposable
 
         // A return address is looked up one byte back, so one just past the end counts too.
         var start = e.MethodStartAddress;
-        var index = Array.BinarySearch(_wanted, start);
-        if (index < 0)
-        {
-            index = ~index;
-        }
-
+        var index = SortedStarts.FirstAtOrAbove(_wanted, start);
         if (index >= _wanted.Length || _wanted[index] > start + (ulong)e.MethodSize)
         {
             return;
