@@ -185,12 +185,7 @@ public class ProgramTests
         }
     }
 
-    private static int FreePort(SocketType type)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    private static int FreePort(SocketType type) => type == SocketType.Stream ? ExternalTools.FreeTcpPort() : ExternalTools.FreeUdpPort();
 
     /// <summary>
     /// Regression: every start-up <c>SocketException</c> was reported as <c>udp {PROXY_WEBRTC_SERVER}</c>,

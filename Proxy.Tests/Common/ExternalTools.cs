@@ -7,18 +7,44 @@ namespace SrsProxy.Tests.Common;
 /// <summary>Runs Debian's ffmpeg, ffprobe, nginx and srt-live-transmit for the protocol tests.</summary>
 internal static class ExternalTools
 {
-    public static int FreeTcpPort()
+    /// <summary>Ports handed out by the free-port helpers in this test run, TCP and UDP alike.</summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    public static int FreeTcpPort() => Distinct(() =>
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    });
 
-    public static int FreeUdpPort()
+    public static int FreeUdpPort() => FreeUdpPort(IPAddress.Loopback);
+
+    /// <summary>A UDP port free on <paramref name="address"/> just now.</summary>
+    public static int FreeUdpPort(IPAddress address) => Distinct(() =>
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        probe.Bind(new IPEndPoint(address, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    });
+
+    /// <summary>
+    /// A port the kernel calls free that no earlier call handed out. The kernel may give a port closed a moment
+    /// ago again: a proxy once got the same port for two of its listeners from four calls in a row, and refused
+    /// to start ("two listeners on one port").
+    /// </summary>
+    private static int Distinct(Func<int> probe)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = probe();
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port) || attempt == 100)
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>Whether something accepts TCP connections on the loopback port (the connection is closed at once).</summary>

@@ -122,13 +122,8 @@ internal sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>A UDP port free on <paramref name="address"/> just now.</summary>
-    public static int FreeUdpPort(System.Net.IPAddress address)
-    {
-        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
-        socket.Bind(new System.Net.IPEndPoint(address, 0));
-        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    /// <summary>A UDP port free on <paramref name="address"/> just now, and not handed out before in this run.</summary>
+    public static int FreeUdpPort(System.Net.IPAddress address) => ExternalTools.FreeUdpPort(address);
 
     /// <summary>SIGTERM, as systemd and Kubernetes stop it.</summary>
     public Task TerminateAsync() => Signals.TerminateAsync(_process.Id);

@@ -124,7 +124,7 @@ public sealed partial class MetricsTests
     [Fact]
     public async Task DotnetCountersProtocol_SeesTheProxyInstruments()
     {
-        var systemPort = FreeTcpPort();
+        var systemPort = ExternalTools.FreeTcpPort();
         using var proxy = StartProxyProcess(systemPort);
         try
         {
@@ -227,10 +227,4 @@ public sealed partial class MetricsTests
         return process;
     }
 
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
