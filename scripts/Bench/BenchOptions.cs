@@ -44,13 +44,8 @@ internal sealed record BenchOptions
     /// <summary>Steady-state window in seconds. Defaults to 30, as the profiling guide asks.</summary>
     public double Seconds { get; init; } = 30;
 
-    /// <summary>
-    /// Warm-up after every player is connected, before the window. Defaults to 15 s: the runtime's background
-    /// compiler still recompiles start-up and signalling code (methods called 30 times once counting starts) until
-    /// about 16 s after the proxy starts; after a 5 s warm-up it used 0.4 % of a core in a 29 s window at 300
-    /// players, a one-time cost a running proxy does not pay, after 15 s none.
-    /// </summary>
-    public double Warmup { get; init; } = 15;
+    /// <summary>Warm-up after every player is connected, before the window. Defaults to 5 s.</summary>
+    public double Warmup { get; init; } = 5;
 
     /// <summary>
     /// RTCP feedback datagrams per second per player, upstream (burst pacing; the others send the captured
@@ -131,7 +126,7 @@ internal sealed record BenchOptions
                                    captured player i -> player i mod N (more players than captured: player j
                            gets captured player j mod C's datagrams too)
           --seconds S              steady-state window (30)
-          --warmup S               warm-up after all players connected (15)
+          --warmup S               warm-up after all players connected (5)
         burst pacing only:
           --packet-size B          media datagram size, 64..1400 (250)
           --feedback-rate R        RTCP feedback datagrams/s per player, upstream (10)
