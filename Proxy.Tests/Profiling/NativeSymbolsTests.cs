@@ -60,6 +60,7 @@ public sealed class NativeSymbolsTests
             Assert.Equal("helper", kernel.Lookup(0xffffffff81000250));
             Assert.Equal("module_function", kernel.Lookup(0xffffffffc0001010));
             Assert.Equal("loaded_earlier", kernel.Lookup(0xffffffffc0000010));
+            Assert.Equal("module_function", kernel.Lookup(ulong.MaxValue)); // the highest address there is
             Assert.Equal(KernelSymbols.Module, kernel.Lookup(0x1000)); // not hidden_by_kptr_restrict, whose address is 0
         }
         finally

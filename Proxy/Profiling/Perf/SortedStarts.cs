@@ -12,7 +12,8 @@ internal static class SortedStarts
 {
     /// <summary>The index of the last start at or below <paramref name="address"/>, or -1 when all are above it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int AtOrBefore(ulong[] starts, ulong address) => FirstAbove(starts, address) - 1;
+    public static int AtOrBefore(ulong[] starts, ulong address) =>
+        address == ulong.MaxValue ? starts.Length - 1 : FirstAtOrAbove(starts, address + 1) - 1;
 
     /// <summary>The index of the first value at or above <paramref name="value"/>; the length when none is.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -23,27 +24,6 @@ internal static class SortedStarts
         {
             var middle = (int)((uint)(low + high) >> 1);
             if (sorted[middle] < value)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
-    }
-
-    /// <summary>The index of the first value above <paramref name="value"/>; the length when none is.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int FirstAbove(ulong[] sorted, ulong value)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            var middle = (int)((uint)(low + high) >> 1);
-            if (sorted[middle] <= value)
             {
                 low = middle + 1;
             }
