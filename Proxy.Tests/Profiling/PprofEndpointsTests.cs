@@ -98,7 +98,7 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
     public async Task SecondCpuProfile_WhileOneRuns_Gets409()
     {
         var first = _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=3"));
-        await Wait.UntilAsync(() => Recordings(_proxy).Length > 0, "the first profile recording", 15_000);
+        await Wait.UntilAsync(() => ProfileRunning(_proxy), "the first profile running (kernel sampler or EventPipe recording)", 15_000);
 
         var second = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);

@@ -84,25 +84,21 @@ internal sealed class Profiler : IDisposable
 
         var length = clock.Elapsed;
         var measured = (long)(Environment.CpuUsage.TotalTime - before).TotalNanoseconds;
-        var request = new EventPipeRequest("cpu", RuntimeProviders.RundownOnly(), Rundown: true, Stacks: false, 64, _options.MaxRecordingBytes);
         var naming = System.Diagnostics.Stopwatch.StartNew();
-        using var trace = await _recorder.RecordAsync(request, _ => Task.CompletedTask, cancellationToken);
-        var rundown = naming.ElapsedMilliseconds;
         await _decode.WaitAsync(cancellationToken);
         try
         {
+            using var managed = await ManagedCode.FromRundownAsync(PerfCpuProfile.UserAddresses(samples), _options.MaxRecordingBytes, cancellationToken);
+            var rundown = naming.ElapsedMilliseconds;
             return await Task.Run(() =>
             {
                 var step = System.Diagnostics.Stopwatch.StartNew();
-                using var managed = ManagedCode.Read(trace.Path, PerfCpuProfile.UserAddresses(samples));
-                var methods = step.ElapsedMilliseconds;
-                step.Restart();
                 var kernel = samples.KernelFrames ? KernelSymbols.Read() : null;
                 var kernelSymbols = step.ElapsedMilliseconds;
                 step.Restart();
                 var (profile, frames) = PerfCpuProfile.Build(samples, managed, NativeCode.ReadSelf(), kernel, started, length, measured, MainBinary);
-                profile.AddComment($"cpu: named after the window in {naming.ElapsedMilliseconds} ms: the runtime's method rundown {rundown} ms "
-                    + $"({trace.Bytes / 1024} KiB), reading it {methods} ms, kernel symbols {kernelSymbols} ms, the rest {step.ElapsedMilliseconds} ms");
+                profile.AddComment($"cpu: named after the window in {naming.ElapsedMilliseconds} ms: the runtime's method rundown, read as it came, {rundown} ms "
+                    + $"({managed.Bytes / 1024} KiB), kernel symbols {kernelSymbols} ms, the rest {step.ElapsedMilliseconds} ms");
                 _symbols.Remember(frames);
                 return profile.ToGzip();
             }, cancellationToken);

@@ -12,8 +12,6 @@ internal static class RuntimeProviders
 
     public const string Runtime = "Microsoft-Windows-DotNETRuntime";
 
-    private const string EventPipeSelf = "Microsoft-DotNETCore-EventPipe";
-
     /// <summary>
     /// Method names of code JIT'd while recording (Loader, Jit) and IL-to-native maps for source lines; code
     /// JIT'd before comes from the rundown at the end.
@@ -26,18 +24,6 @@ internal static class RuntimeProviders
     [
         new(SampleProfiler, EventLevel.Informational),
         new(Runtime, EventLevel.Informational, MethodKeywords),
-    ];
-
-    /// <summary>
-    /// EventPipe's own provider (one event, the process's description): a session for the method rundown alone,
-    /// which names the kernel's CPU samples. Not the runtime's provider: enabling that one also enables its
-    /// managed twin (<c>NativeRuntimeEventSource</c>), which builds its event manifest by reflection on first
-    /// use, about 80 ms of CPU (a third of the rundown's) in the very process being profiled. The rundown itself
-    /// comes from the rundown provider, which a session with rundown enables whatever its providers.
-    /// </summary>
-    public static EventPipeProvider[] RundownOnly() =>
-    [
-        new(EventPipeSelf, EventLevel.Informational, 0),
     ];
 
     /// <summary>GC AllocationTick (verbose GC events, about one per 100 KB allocated) with stacks, plus method names.</summary>

@@ -1,17 +1,45 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using Microsoft.Diagnostics.Tracing;
-using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
 namespace SrsProxy.Profiling.Perf;
 
 /// <summary>
-/// Where the runtime put each method's native code, read from an EventPipe recording of the runtime's
-/// method events (code JIT'd while recording) and its rundown (all code alive at the end, JIT'd and
-/// ReadyToRun): start, size, name, module, and the IL-to-native map that gives source lines for the
-/// proxy's own modules (portable PDBs beside them, <see cref="PortablePdb"/>; never a symbol server).
+/// Where the runtime put each method's native code, read from the runtime's method rundown (all code alive when
+/// it is asked for, JIT'd and ReadyToRun) as a NetTrace stream (<see cref="NettraceReader"/>): start, size, name,
+/// module, and the IL-to-native map that gives source lines for the proxy's own modules (portable PDBs beside
+/// them, <see cref="PortablePdb"/>; never a symbol server).
 /// </summary>
-internal sealed class ManagedCode : IDisposable
+internal sealed class ManagedCode : INettraceSink, IDisposable
 {
+    /// <summary>The runtime's rundown provider and the events of it read here (ClrEtwAll.man).</summary>
+    internal const string RundownProvider = "Microsoft-Windows-DotNETRuntimeRundown";
+    internal const int MethodDCEndVerbose = 144;
+    internal const int MethodDCEndILToNativeMap = 150;
+    internal const int ModuleDCEnd = 154;
+
+    /// <summary>The runtime's provider: the same records for code loaded while a session with it records.</summary>
+    internal const string RuntimeProvider = "Microsoft-Windows-DotNETRuntime";
+    internal const int MethodLoadVerbose = 143;
+    internal const int MethodILToNativeMap = 190;
+    internal const int ModuleLoad = 152;
+
+    private const int MethodHandler = 1;
+    private const int MapHandler = 2;
+    private const int ModuleHandler = 3;
+
+    /// <summary>
+    /// EventPipe's own provider (one event, the process's description): a session for the rundown alone enables
+    /// only it. Not the runtime's provider: enabling that one also enables its managed twin
+    /// (<c>NativeRuntimeEventSource</c>), which builds its event manifest by reflection on first use, about 80 ms of
+    /// CPU in the very process being profiled. The rundown comes from the rundown provider, which a session with
+    /// rundown enables whatever its providers.
+    /// </summary>
+    private const string EventPipeProvider = "Microsoft-DotNETCore-EventPipe";
+
+    /// <summary>How long the runtime may take to write its rundown once asked to stop.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
     private readonly List<Method> _methods = [];
     private readonly Dictionary<(long MethodId, long CodeVersion), Method> _byVersion = [];
     /// <summary>Every code version's map, kept as a range of <see cref="_mapEntries"/> until it is known to be sampled.</summary>
@@ -37,42 +65,146 @@ internal sealed class ManagedCode : IDisposable
     public int Count => _methods.Count;
 
     /// <summary>Rundown events the runtime dropped (its buffer full): code they described stays unnamed.</summary>
-    public int EventsLost { get; private set; }
+    public long EventsLost { get; private set; }
+
+    /// <summary>Bytes of the NetTrace stream read.</summary>
+    public long Bytes { get; private set; }
 
     /// <summary>Methods with an IL-to-native map (source lines possible).</summary>
     public int Mapped => _methods.Count(m => m.Map is not null);
 
-
     /// <summary>
-    /// Reads the recording, keeping only the methods that hold one of <paramref name="sampledAddresses"/>
+    /// Asks this process's runtime for its method rundown over its own diagnostics port (<see cref="DiagnosticsPort"/>)
+    /// and reads it as it streams, keeping only the methods that hold one of <paramref name="sampledAddresses"/>
     /// (sorted): naming the other ten thousand would cost most of the reading.
     /// </summary>
-    public static ManagedCode Read(string nettracePath, ulong[] sampledAddresses)
+    public static async Task<ManagedCode> FromRundownAsync(ulong[] sampledAddresses, long maxBytes, CancellationToken cancellationToken)
+    {
+        var (id, socket) = await DiagnosticsPort.StartAsync(64, rundown: true, [(EventPipeProvider, 0, 4)], cancellationToken);
+        using (socket)
+        {
+            var code = new ManagedCode(sampledAddresses);
+            var reading = code.ReadOnThreadOfItsOwn(new NetworkStream(socket, ownsSocket: false), maxBytes);
+            try
+            {
+                // Stopped whatever happens to the request meanwhile: a session left running would go on recording.
+                using var timeout = new CancellationTokenSource(StopTimeout);
+                await DiagnosticsPort.StopAsync(id, timeout.Token);
+                await reading.WaitAsync(timeout.Token);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            catch
+            {
+                code.Dispose();
+                throw;
+            }
+
+            code.Index();
+            return code;
+        }
+    }
+
+    /// <summary>Reads a recorded NetTrace stream (a file, a test's capture) the same way.</summary>
+    public static ManagedCode Read(Stream nettrace, ulong[] sampledAddresses, long maxBytes = long.MaxValue)
     {
         var code = new ManagedCode(sampledAddresses);
-        using (var source = new EventPipeEventSource(nettracePath))
-        {
-            var rundown = new ClrRundownTraceEventParser(source);
-            source.Clr.MethodLoadVerbose += code.OnMethod;
-            rundown.MethodDCStopVerbose += code.OnMethod;
-            source.Clr.MethodILToNativeMap += code.OnMap;
-            rundown.MethodILToNativeMapDCStop += code.OnMap;
-            source.Clr.LoaderModuleLoad += code.OnModule;
-            rundown.LoaderModuleDCStop += code.OnModule;
-            source.Process();
-            code.EventsLost = source.EventsLost;
-        }
-
+        code.ReadAll(nettrace, maxBytes);
         code.Index();
         return code;
     }
 
-    // The callbacks run once per event, 15,000 times each on a first profile: compiled optimised at once, not at
-    // tier 0 first and again in the background once they are hot.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void OnMethod(MethodLoadUnloadVerboseTraceData e)
+    /// <summary>
+    /// Reads on a dedicated thread, not the thread pool: while the runtime stops the session it holds EventPipe's
+    /// configuration lock and writes the rundown into the stream, so the reader must keep reading and never wait
+    /// for anything the runtime might be holding (TraceDrain says more). The reading does no logging and creates no
+    /// EventSource, and a stream it cannot parse is still read to its end, so that the stop always completes.
+    /// </summary>
+    private Task ReadOnThreadOfItsOwn(Stream stream, long maxBytes)
     {
-        if (e.MethodStartAddress == 0 || e.MethodSize == 0)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReadAll(stream, maxBytes);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                // Drain what is left, discarding, so that the runtime's stop is never left waiting on a full socket.
+                try
+                {
+                    stream.CopyTo(Stream.Null);
+                }
+                catch (Exception e2) when (e2 is IOException or ObjectDisposedException or SocketException)
+                {
+                }
+
+                done.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "pprof rundown" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReadAll(Stream stream, long maxBytes)
+    {
+        var reader = new NettraceReader(stream, maxBytes);
+        try
+        {
+            reader.Read(this);
+        }
+        finally
+        {
+            EventsLost = reader.EventsLost;
+            Bytes = reader.Position;
+        }
+    }
+
+    int INettraceSink.Handler(string provider, int eventId, int version) => (provider, eventId) switch
+    {
+        (RundownProvider, MethodDCEndVerbose) or (RuntimeProvider, MethodLoadVerbose) => MethodHandler,
+        (RundownProvider, MethodDCEndILToNativeMap) or (RuntimeProvider, MethodILToNativeMap) => MapHandler,
+        (RundownProvider, ModuleDCEnd) or (RuntimeProvider, ModuleLoad) => ModuleHandler,
+        _ => 0,
+    };
+
+    // Runs once per event, 15,000 times per kind on a first profile: compiled optimised at once, not at tier 0
+    // first and again in the background once it is hot.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void INettraceSink.OnEvent(int handler, int version, ReadOnlySpan<byte> payload)
+    {
+        switch (handler)
+        {
+            case MethodHandler:
+                OnMethod(payload, version);
+                break;
+            case MapHandler:
+                OnMap(payload);
+                break;
+            case ModuleHandler:
+                OnModule(payload);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// MethodLoadVerbose and MethodDCEndVerbose: method id, module id, start, size (4), token (4), flags (4),
+    /// namespace, name and signature (UTF-16, zero-terminated), CLR instance (2), and from version 2 the code
+    /// version (ReJITID, 8).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void OnMethod(ReadOnlySpan<byte> payload, int version)
+    {
+        if (payload.Length < 36)
+        {
+            return;
+        }
+
+        var start = BinaryPrimitives.ReadUInt64LittleEndian(payload[16..]);
+        var size = BinaryPrimitives.ReadUInt32LittleEndian(payload[24..]);
+        if (start == 0 || size == 0)
         {
             return;
         }
@@ -80,45 +212,71 @@ internal sealed class ManagedCode : IDisposable
         Described++;
 
         // A return address is looked up one byte back, so one just past the end counts too.
-        var start = e.MethodStartAddress;
         var index = SortedStarts.FirstAtOrAbove(_wanted, start);
-        if (index >= _wanted.Length || _wanted[index] > start + (ulong)e.MethodSize)
+        if (index >= _wanted.Length || _wanted[index] > start + size)
         {
             return;
         }
 
-        var signature = e.MethodSignature;
+        var at = 36;
+        var ns = NettraceReader.ReadUtf16(payload, ref at);
+        var methodName = NettraceReader.ReadUtf16(payload, ref at);
+        var signature = NettraceReader.ReadUtf16(payload, ref at);
+        at += 2;
+        var codeVersion = version >= 2 && at + 8 <= payload.Length ? BinaryPrimitives.ReadInt64LittleEndian(payload[at..]) : 0;
+        var methodId = BinaryPrimitives.ReadInt64LittleEndian(payload);
+        var moduleId = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
+        var token = BinaryPrimitives.ReadUInt32LittleEndian(payload[28..]);
+
         var parameters = signature.IndexOf('(', StringComparison.Ordinal) is var open and >= 0 ? signature[open..] : "";
-        var name = e.MethodNamespace.Length > 0 ? $"{e.MethodNamespace}.{e.MethodName}" : e.MethodName;
-        var method = new Method(e.MethodStartAddress, (uint)e.MethodSize, name, parameters, e.ModuleID, (uint)e.MethodToken);
+        var name = ns.Length > 0 ? $"{ns}.{methodName}" : methodName;
+        var method = new Method(start, size, name, parameters, moduleId, token);
         _methods.Add(method);
-        _byVersion[(e.MethodID, e.ReJITID)] = method;
+        _byVersion[(methodId, codeVersion)] = method;
     }
 
     /// <summary>
-    /// A code version's IL-to-native map, matched to its method by method id and code version (the event's
-    /// ReJITID), not by order: the rundown sends a map before its method's event, JIT events after it.
+    /// A code version's IL-to-native map (method id, code version, extent (1), count (2), the IL offsets, then the
+    /// native offsets, 4 bytes each), matched to its method by method id and code version, not by order: the
+    /// rundown sends a map before its method's event, JIT events after it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void OnMap(MethodILToNativeMapTraceData e)
+    private void OnMap(ReadOnlySpan<byte> payload)
     {
         // Extent 0 is the method's main body; the map of cold code (1) is not used.
-        if (e.MethodExtent != 0)
+        if (payload.Length < 19 || payload[16] != 0)
         {
             return;
         }
 
-        var start = _mapEntries.Count;
-        var count = e.CountOfMapEntries;
-        for (var i = 0; i < count; i++)
+        var count = BinaryPrimitives.ReadUInt16LittleEndian(payload[17..]);
+        if (19 + (count * 8) > payload.Length)
         {
-            _mapEntries.Add((e.NativeOffset(i), e.ILOffset(i)));
+            return;
         }
 
-        _maps[(e.MethodID, e.ReJITID)] = (start, count);
+        var il = payload.Slice(19, count * 4);
+        var native = payload.Slice(19 + (count * 4), count * 4);
+        var start = _mapEntries.Count;
+        for (var i = 0; i < count; i++)
+        {
+            _mapEntries.Add((BinaryPrimitives.ReadInt32LittleEndian(native[(i * 4)..]), BinaryPrimitives.ReadInt32LittleEndian(il[(i * 4)..])));
+        }
+
+        _maps[(BinaryPrimitives.ReadInt64LittleEndian(payload), BinaryPrimitives.ReadInt64LittleEndian(payload[8..]))] = (start, count);
     }
 
-    private void OnModule(ModuleLoadUnloadTraceData e) => _modulePaths[e.ModuleID] = e.ModuleILPath;
+    /// <summary>ModuleLoad and ModuleDCEnd: module id, assembly id, flags (4), reserved (4), then the IL path.</summary>
+    private void OnModule(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 24)
+        {
+            return;
+        }
+
+        var at = 24;
+        _modulePaths[BinaryPrimitives.ReadInt64LittleEndian(payload)] = NettraceReader.ReadUtf16(payload, ref at);
+    }
 
     /// <summary>
     /// Gives each code version its map (one that reaches past the code's end belongs to another version and is

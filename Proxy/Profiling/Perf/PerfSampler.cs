@@ -292,9 +292,18 @@ internal sealed class PerfSampler : IPerfRecordSink, IDisposable
 
     private static string? ReadName(int tid)
     {
+        // A thread that has ended is common here (the window's own threads end with it); asked first, so that its
+        // missing file is not an exception: on a first profile, throwing one made the JIT compile some 200 methods
+        // of exception and resource handling in the window being measured.
+        var task = $"{TaskRoot}/{tid.ToString(CultureInfo.InvariantCulture)}";
+        if (!Directory.Exists(task))
+        {
+            return null;
+        }
+
         try
         {
-            return File.ReadAllText($"{TaskRoot}/{tid.ToString(CultureInfo.InvariantCulture)}/comm").Trim();
+            return File.ReadAllText($"{task}/comm").Trim();
         }
         catch (IOException)
         {

@@ -25,6 +25,13 @@ internal sealed class PortablePdb : IDisposable
     /// <summary>The PDB at <paramref name="path"/>, or null when there is none or it is not a portable PDB.</summary>
     public static PortablePdb? Open(string path)
     {
+        // Most modules have none (a self-contained build's framework sits in the same folder without PDBs): asked
+        // first, so that a missing file is not an exception, whose first throw makes the JIT compile some 200 methods.
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
         FileStream stream;
         try
         {
