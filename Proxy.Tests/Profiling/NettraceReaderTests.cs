@@ -12,7 +12,7 @@ namespace SrsProxy.Tests.Profiling;
 /// real runtime is asked, and TraceEvent, the trace reader of PerfView and dotnet-trace, reads the same bytes:
 /// both must find the same methods, names, maps and modules.
 /// </summary>
-public sealed class MethodRundownTests
+public sealed class NettraceReaderTests
 {
     [Fact]
     public async Task Rundown_ReadByOwnReader_AgreesWithTraceEvent()
@@ -48,7 +48,7 @@ public sealed class MethodRundownTests
 
         Assert.Equal(0, lost);
         Assert.True(methods.Count > 1000, $"only {methods.Count} methods in the rundown");
-        Assert.Contains(methods, m => m.Name == $"{typeof(MethodRundownTests).FullName}.{nameof(RecordRundownAsync)}" || m.Name.Contains(nameof(MethodRundownTests), StringComparison.Ordinal));
+        Assert.Contains(methods, m => m.Name == $"{typeof(NettraceReaderTests).FullName}.{nameof(RecordRundownAsync)}" || m.Name.Contains(nameof(NettraceReaderTests), StringComparison.Ordinal));
 
         // The own reader, asked for every method's first byte; code at one address more than once keeps the last.
         var unique = methods.GroupBy(m => m.Start).Where(g => g.Count() == 1).Select(g => g.Single()).ToList();
