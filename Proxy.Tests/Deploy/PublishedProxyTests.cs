@@ -83,7 +83,7 @@ public sealed class PublishedProxyTests
         Assert.Contains("SrsProxy.", await GoPprof.AcceptAsync("-top", "-nodefraction=0", "-nodecount=100000", new Uri(root, "heap").ToString()));
         Assert.Contains("SrsProxy.", await GoPprof.AcceptAsync("-traces", new Uri(root, "goroutine").ToString()));
 
-        // The kernel sampler names managed code from the runtime's rundown, read with TraceEvent (kept whole).
+        // The kernel sampler names managed code from the runtime's rundown, read as it streams over the diagnostics port.
         var cpu = await GoPprof.AcceptAsync("-comments", new Uri(root, "profile?seconds=1").ToString());
         if (cpu.Contains("perf_event", StringComparison.Ordinal))
         {

@@ -40,6 +40,12 @@ internal sealed partial class EventPipeRecorder
             var configuration = new EventPipeSessionConfiguration(request.Providers, request.BufferMegabytes, request.Rundown, request.Stacks);
             session = await new DiagnosticsClient(Environment.ProcessId).StartEventPipeSessionAsync(configuration, cancellationToken);
         }
+        catch (ServerNotAvailableException e)
+        {
+            file.Dispose();
+            RecordedTrace.TryDelete(path);
+            throw new ProfileUnavailableException($"the runtime's diagnostics port is not available (DOTNET_EnableDiagnostics=0?): {e.Message}");
+        }
         catch
         {
             file.Dispose();

@@ -88,7 +88,18 @@ internal sealed class Profiler : IDisposable
         await _decode.WaitAsync(cancellationToken);
         try
         {
-            using var managed = await ManagedCode.FromRundownAsync(PerfCpuProfile.UserAddresses(samples), _options.MaxRecordingBytes, cancellationToken);
+            ManagedCode managed;
+            try
+            {
+                managed = await ManagedCode.FromRundownAsync(PerfCpuProfile.UserAddresses(samples), _options.MaxRecordingBytes, cancellationToken);
+            }
+            catch (ProfileUnavailableException e)
+            {
+                // The samples are taken: served with native and kernel code named, and the reason in a comment.
+                managed = ManagedCode.Unnamed(e.Message);
+            }
+
+            using var owned = managed;
             var rundown = naming.ElapsedMilliseconds;
             return await Task.Run(() =>
             {
@@ -97,8 +108,8 @@ internal sealed class Profiler : IDisposable
                 var kernelSymbols = step.ElapsedMilliseconds;
                 step.Restart();
                 var (profile, frames) = PerfCpuProfile.Build(samples, managed, NativeCode.ReadSelf(), kernel, started, length, measured, MainBinary);
-                profile.AddComment($"cpu: named after the window in {naming.ElapsedMilliseconds} ms: the runtime's method rundown, read as it came, {rundown} ms "
-                    + $"({managed.Bytes / 1024} KiB), kernel symbols {kernelSymbols} ms, the rest {step.ElapsedMilliseconds} ms");
+                var methods = managed.Unavailable is null ? $"the runtime's method rundown, read as it came, {rundown} ms ({managed.Bytes / 1024} KiB)" : "no method rundown";
+                profile.AddComment($"cpu: named after the window in {naming.ElapsedMilliseconds} ms: {methods}, kernel symbols {kernelSymbols} ms, the rest {step.ElapsedMilliseconds} ms");
                 _symbols.Remember(frames);
                 return profile.ToGzip();
             }, cancellationToken);

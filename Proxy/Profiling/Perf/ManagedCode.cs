@@ -70,6 +70,12 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
     /// <summary>Bytes of the NetTrace stream read.</summary>
     public long Bytes { get; private set; }
 
+    /// <summary>Why managed code is not named in this profile (the runtime's diagnostics port is off), or null.</summary>
+    public string? Unavailable { get; private init; }
+
+    /// <summary>No method named, for <paramref name="reason"/>: the profile still names native and kernel code.</summary>
+    public static ManagedCode Unnamed(string reason) => new([]) { Unavailable = reason };
+
     /// <summary>Methods with an IL-to-native map (source lines possible).</summary>
     public int Mapped => _methods.Count(m => m.Map is not null);
 

@@ -43,8 +43,10 @@ internal static class PerfCpuProfile
             + (samples.KernelFrames ? "kernel and user frames" : "user frames only (this process may not see the kernel's; CAP_PERFMON or kernel.perf_event_paranoid <= 1 allows it)"));
         builder.AddComment($"cpu: {measuredNanoseconds / 1_000_000} ms measured on all threads over {window.TotalSeconds:F1} s, {sampledMilliseconds} ms sampled "
             + $"({samples.Samples} samples of {samples.Threads} threads; {samples.Lost} lost, {samples.Dropped} past the distinct-stack cap)");
-        builder.AddComment($"cpu: code named from the runtime's rundown: {managed.Described} methods, {managed.Count} of them sampled ({managed.Mapped} with line maps)"
-            + (managed.EventsLost > 0 ? $"; {managed.EventsLost} rundown events lost, some code unnamed" : ""));
+        builder.AddComment(managed.Unavailable is { } reason
+            ? $"cpu: managed code not named: {reason}"
+            : $"cpu: code named from the runtime's rundown: {managed.Described} methods, {managed.Count} of them sampled ({managed.Mapped} with line maps)"
+                + (managed.EventsLost > 0 ? $"; {managed.EventsLost} rundown events lost, some code unnamed" : ""));
         return (builder, resolver.Frames);
     }
 
