@@ -306,6 +306,7 @@ internal sealed class BenchRunner
             KernelDrops = kernelDrops,
             LoadGenerator = loadGenerator,
             MachineBusyPercent = 100 * machineBusy / Math.Max(1e-9, machineEnd.TotalSeconds - machineStart.TotalSeconds),
+            StealPercent = 100 * (machineEnd.StealSeconds - machineStart.StealSeconds) / Math.Max(1e-9, machineEnd.TotalSeconds - machineStart.TotalSeconds),
             OtherProcessesCpuPercentOfCore = Math.Max(0, 100 * others / window),
             Notes = notes,
         };

@@ -9,7 +9,8 @@ internal readonly record struct ProcessSample(double UserSeconds, double SystemS
 }
 
 /// <summary>The whole machine's CPU time from the first line of /proc/stat, in seconds summed over cores.</summary>
-internal readonly record struct MachineSample(double BusySeconds, double TotalSeconds);
+/// <summary>All CPUs' time since boot: busy (steal excluded), total, and what the hypervisor took (steal).</summary>
+internal readonly record struct MachineSample(double BusySeconds, double TotalSeconds, double StealSeconds);
 
 internal static class ProcessStats
 {
@@ -57,9 +58,11 @@ internal static class ProcessStats
         var values = fields.Skip(1).Take(8).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         var total = values.Sum();
 
-        // idle and iowait are the 4th and 5th values.
-        var busy = total - values[3] - values[4];
-        return new MachineSample(busy / ClockTicksPerSecond, total / ClockTicksPerSecond);
+        // idle and iowait are the 4th and 5th values, steal the 8th: time a virtual machine's CPUs were ready to
+        // run and the hypervisor ran something else. Busy is what ran here.
+        var steal = values.Length > 7 ? values[7] : 0;
+        var busy = total - values[3] - values[4] - steal;
+        return new MachineSample(busy / ClockTicksPerSecond, total / ClockTicksPerSecond, steal / ClockTicksPerSecond);
     }
 
     /// <summary>

@@ -98,8 +98,14 @@ internal sealed record ModeReport
 
     public required ProcessFigures LoadGenerator { get; init; }
 
-    /// <summary>All cores busy = 100.</summary>
+    /// <summary>All cores busy = 100; the hypervisor's steal is not counted.</summary>
     public required double MachineBusyPercent { get; init; }
+
+    /// <summary>
+    /// All cores = 100: time this virtual machine's CPUs were ready to run while the hypervisor ran something
+    /// else. Above zero, the host was busy, and the CPU figures of the window are less comparable.
+    /// </summary>
+    public required double StealPercent { get; init; }
 
     /// <summary>
     /// CPU the rest of the machine used in the window (neither the proxy nor the load generator), % of one

@@ -85,6 +85,7 @@ internal static class ReportWriter
         Row("origin bursts p10 / p50 / p90 achieved (planned)", m => GapCells(m.Pacing, g => Invariant($"{g.BurstP10:0} / {g.BurstP50:0} / {g.BurstP90:0}")));
         Row("load generator CPU-s per 10^6 datagrams, % of one core", m => Invariant($"{m.LoadGenerator.CpuSecondsPerMillionDatagrams:0.00}, {m.LoadGenerator.CpuPercentOfCore:0.0} %"));
         Row("machine CPU busy (all cores = 100 %)", m => Invariant($"{m.MachineBusyPercent:0.0} %"));
+        Row("hypervisor steal (all cores = 100 %)", m => Invariant($"{m.StealPercent:0.0} %"));
         Row("other processes' CPU, % of one core", m => Invariant($"{m.OtherProcessesCpuPercentOfCore:0.0} %"));
         Row("load average 1 / 5 / 15 min at the window's end", m => m.LoadAverage.Count == 3
             ? Invariant($"{m.LoadAverage[0]:0.00} / {m.LoadAverage[1]:0.00} / {m.LoadAverage[2]:0.00}")
