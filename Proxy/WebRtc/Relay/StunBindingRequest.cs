@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace SrsProxy.WebRtc.Relay;
@@ -36,7 +35,7 @@ internal static class StunBindingRequest
         var span = message.AsSpan();
         BinaryPrimitives.WriteUInt16BigEndian(span, StunMessage.BindingRequest);
         BinaryPrimitives.WriteUInt32BigEndian(span[4..], StunMessage.MagicCookie);
-        RandomNumberGenerator.Fill(span.Slice(8, StunMessage.TransactionIdLength));
+        SecureRandom.Fill(span.Slice(8, StunMessage.TransactionIdLength));
         span.Slice(8, StunMessage.TransactionIdLength).CopyTo(transactionId);
 
         var offset = StunMessage.HeaderLength;
@@ -44,14 +43,14 @@ internal static class StunBindingRequest
         Span<byte> value = stackalloc byte[8];
         BinaryPrimitives.WriteUInt32BigEndian(value, PeerReflexivePriority);
         offset = Attribute(span, offset, AttributePriority, value[..4]);
-        RandomNumberGenerator.Fill(value);
+        SecureRandom.Fill(value);
         offset = Attribute(span, offset, AttributeIceControlling, value);
         offset = Attribute(span, offset, StunMessage.AttributeUseCandidate, []);
 
         // MESSAGE-INTEGRITY: HMAC-SHA1 over everything before it, the length field counting up to its end.
         BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)(offset + 24 - StunMessage.HeaderLength));
         Span<byte> mac = stackalloc byte[20];
-        HMACSHA1.HashData(password, span[..offset], mac);
+        HmacSha1.HashData(password, span[..offset], mac);
         offset = Attribute(span, offset, StunMessage.AttributeMessageIntegrity, mac);
 
         // FINGERPRINT: CRC-32 over everything before it, the length field counting up to its end.

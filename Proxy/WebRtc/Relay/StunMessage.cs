@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 
 namespace SrsProxy.WebRtc.Relay;
 
@@ -145,7 +144,7 @@ internal readonly ref struct StunMessage
         Datagram[..IntegrityOffset].CopyTo(signed);
         BinaryPrimitives.WriteUInt16BigEndian(signed[2..], (ushort)(IntegrityOffset + 4 + MessageIntegrityLength - HeaderLength));
         Span<byte> mac = stackalloc byte[MessageIntegrityLength];
-        HMACSHA1.HashData(password, signed, mac);
-        return CryptographicOperations.FixedTimeEquals(mac, Datagram.Slice(IntegrityOffset + 4, MessageIntegrityLength));
+        HmacSha1.HashData(password, signed, mac);
+        return HmacSha1.FixedTimeEquals(mac, Datagram.Slice(IntegrityOffset + 4, MessageIntegrityLength));
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using SrsProxy.Configuration;
 using SrsProxy.Hosting;
 using SrsProxy.Http;
@@ -191,7 +190,7 @@ internal sealed partial class WebRtcSignalling
     }
 
     /// <summary>128 random bits, hex: session URLs must be unguessable (WHIP section 4.1).</summary>
-    private static string NewSessionId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    private static string NewSessionId() => Convert.ToHexStringLower(SecureRandom.GetBytes(16));
 
     internal static bool IsSessionId(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower);
 }
