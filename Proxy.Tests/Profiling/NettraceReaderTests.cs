@@ -80,16 +80,22 @@ public sealed class NettraceReaderTests
     }
 
     [Fact]
-    public async Task Rundown_FromThisProcessOverItsPort_NamesItsOwnCode()
+    public async Task Port_IsTheSocketTheRuntimeNamed_AndAnswersEverySession()
     {
-        // Where a sampled address would be: the start of a method this test certainly ran.
-        var bytes = await RecordRundownAsync();
-        using var all = ManagedCode.Read(new MemoryStream(bytes), [0, ulong.MaxValue]);
-        Assert.True(all.Described > 1000);
+        // The runtime names its socket after the process id and its start time in clock ticks (/proc/self/stat, field 22).
+        var stat = await File.ReadAllTextAsync("/proc/self/stat");
+        var startTicks = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
+        var directory = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
+        Assert.Equal(Path.Combine(directory, $"dotnet-diagnostic-{Environment.ProcessId}-{startTicks}-socket"), DiagnosticsPort.SocketPath());
 
-        var path = DiagnosticsPort.SocketPath();
-        Assert.NotNull(path);
-        Assert.Contains($"dotnet-diagnostic-{Environment.ProcessId}-", path, StringComparison.Ordinal);
+        // Sessions one after another each get a whole rundown, and each ends with the stream.
+        for (var i = 0; i < 3; i++)
+        {
+            var bytes = await RecordRundownAsync();
+            using var all = ManagedCode.Read(new MemoryStream(bytes), [0, ulong.MaxValue]);
+            Assert.True(all.Described > 1000, $"session {i}: {all.Described} methods");
+            Assert.Equal(bytes.Length, all.Bytes);
+        }
     }
 
     [Fact]
