@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 
 namespace SrsProxy.Rtmp;
 
@@ -57,6 +56,9 @@ internal static class RtmpHandshake
     {
         BinaryPrimitives.WriteUInt32BigEndian(packet, (uint)Environment.TickCount);
         packet[4..8].Clear();
-        RandomNumberGenerator.Fill(packet[8..]);
+        // The plain handshake's random bytes are echoed back and carry no secret: a fast generator, not the
+        // framework's cryptographic one, which on Linux is OpenSSL and would map libcrypto (about 5 MB) into every
+        // proxy that relays RTMP.
+        Random.Shared.NextBytes(packet[8..]);
     }
 }
