@@ -111,7 +111,7 @@ public sealed class NettraceReaderTests
     /// <summary>The runtime's rundown as it streams from this process's diagnostics port, start to end.</summary>
     private static async Task<byte[]> RecordRundownAsync()
     {
-        var (id, socket) = await DiagnosticsPort.StartAsync(64, rundown: true, [("Microsoft-DotNETCore-EventPipe", 0, 4)], CancellationToken.None);
+        var (id, socket) = await DiagnosticsPort.StartAsync(64, rundown: true, [(RuntimeProviders.EventPipe, 0, 4)], CancellationToken.None);
         using (socket)
         {
             var copy = new MemoryStream();

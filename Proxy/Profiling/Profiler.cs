@@ -88,18 +88,7 @@ internal sealed class Profiler : IDisposable
         await _decode.WaitAsync(cancellationToken);
         try
         {
-            ManagedCode managed;
-            try
-            {
-                managed = await ManagedCode.FromRundownAsync(PerfCpuProfile.UserAddresses(samples), _options.MaxRecordingBytes, cancellationToken);
-            }
-            catch (ProfileUnavailableException e)
-            {
-                // The samples are taken: served with native and kernel code named, and the reason in a comment.
-                managed = ManagedCode.Unnamed(e.Message);
-            }
-
-            using var owned = managed;
+            using var managed = await ManagedCode.FromRundownAsync(PerfCpuProfile.UserAddresses(samples), _options.MaxRecordingBytes, cancellationToken);
             var rundown = naming.ElapsedMilliseconds;
             return await Task.Run(() =>
             {

@@ -12,6 +12,18 @@ internal static class RuntimeProviders
 
     public const string Runtime = "Microsoft-Windows-DotNETRuntime";
 
+    /// <summary>The runtime's rundown: every piece of code alive, described when a session with rundown stops.</summary>
+    public const string Rundown = "Microsoft-Windows-DotNETRuntimeRundown";
+
+    /// <summary>
+    /// EventPipe's own provider (one event, the process's description): a session for the rundown alone enables
+    /// only it. Not the runtime's provider: enabling that one also enables its managed twin
+    /// (<c>NativeRuntimeEventSource</c>), which builds its event manifest by reflection on first use, about 80 ms of
+    /// CPU in the very process being profiled. The rundown comes from <see cref="Rundown"/>, which a session with
+    /// rundown enables whatever its providers.
+    /// </summary>
+    public const string EventPipe = "Microsoft-DotNETCore-EventPipe";
+
     /// <summary>
     /// Method names of code JIT'd while recording (Loader, Jit) and IL-to-native maps for source lines; code
     /// JIT'd before comes from the rundown at the end.

@@ -12,14 +12,10 @@ namespace SrsProxy.Profiling.Perf;
 /// </summary>
 internal sealed class ManagedCode : INettraceSink, IDisposable
 {
-    /// <summary>The runtime's rundown provider and the events of it read here (ClrEtwAll.man).</summary>
-    internal const string RundownProvider = "Microsoft-Windows-DotNETRuntimeRundown";
+    /// <summary>The events read here (ClrEtwAll.man): the rundown's, and the runtime's own for code loaded while a session with it records.</summary>
     internal const int MethodDCEndVerbose = 144;
     internal const int MethodDCEndILToNativeMap = 150;
     internal const int ModuleDCEnd = 154;
-
-    /// <summary>The runtime's provider: the same records for code loaded while a session with it records.</summary>
-    internal const string RuntimeProvider = "Microsoft-Windows-DotNETRuntime";
     internal const int MethodLoadVerbose = 143;
     internal const int MethodILToNativeMap = 190;
     internal const int ModuleLoad = 152;
@@ -27,15 +23,6 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
     private const int MethodHandler = 1;
     private const int MapHandler = 2;
     private const int ModuleHandler = 3;
-
-    /// <summary>
-    /// EventPipe's own provider (one event, the process's description): a session for the rundown alone enables
-    /// only it. Not the runtime's provider: enabling that one also enables its managed twin
-    /// (<c>NativeRuntimeEventSource</c>), which builds its event manifest by reflection on first use, about 80 ms of
-    /// CPU in the very process being profiled. The rundown comes from the rundown provider, which a session with
-    /// rundown enables whatever its providers.
-    /// </summary>
-    private const string EventPipeProvider = "Microsoft-DotNETCore-EventPipe";
 
     /// <summary>How long the runtime may take to write its rundown once asked to stop.</summary>
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
@@ -74,7 +61,7 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
     public string? Unavailable { get; private init; }
 
     /// <summary>No method named, for <paramref name="reason"/>: the profile still names native and kernel code.</summary>
-    public static ManagedCode Unnamed(string reason) => new([]) { Unavailable = reason };
+    private static ManagedCode Unnamed(string reason) => new([]) { Unavailable = reason };
 
     /// <summary>Methods with an IL-to-native map (source lines possible).</summary>
     public int Mapped => _methods.Count(m => m.Map is not null);
@@ -82,11 +69,23 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
     /// <summary>
     /// Asks this process's runtime for its method rundown over its own diagnostics port (<see cref="DiagnosticsPort"/>)
     /// and reads it as it streams, keeping only the methods that hold one of <paramref name="sampledAddresses"/>
-    /// (sorted): naming the other ten thousand would cost most of the reading.
+    /// (sorted): naming the other ten thousand would cost most of the reading. Where the port is off, no method
+    /// is named (<see cref="Unavailable"/> says why).
     /// </summary>
     public static async Task<ManagedCode> FromRundownAsync(ulong[] sampledAddresses, long maxBytes, CancellationToken cancellationToken)
     {
-        var (id, socket) = await DiagnosticsPort.StartAsync(64, rundown: true, [(EventPipeProvider, 0, 4)], cancellationToken);
+        ulong id;
+        Socket socket;
+        try
+        {
+            (id, socket) = await DiagnosticsPort.StartAsync(64, rundown: true, [(RuntimeProviders.EventPipe, 0, 4)], cancellationToken);
+        }
+        catch (ProfileUnavailableException e)
+        {
+            // The diagnostics port is off: the profile is still served, native and kernel code named.
+            return Unnamed(e.Message);
+        }
+
         using (socket)
         {
             var code = new ManagedCode(sampledAddresses);
@@ -170,9 +169,9 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
 
     int INettraceSink.Handler(string provider, int eventId, int version) => (provider, eventId) switch
     {
-        (RundownProvider, MethodDCEndVerbose) or (RuntimeProvider, MethodLoadVerbose) => MethodHandler,
-        (RundownProvider, MethodDCEndILToNativeMap) or (RuntimeProvider, MethodILToNativeMap) => MapHandler,
-        (RundownProvider, ModuleDCEnd) or (RuntimeProvider, ModuleLoad) => ModuleHandler,
+        (RuntimeProviders.Rundown, MethodDCEndVerbose) or (RuntimeProviders.Runtime, MethodLoadVerbose) => MethodHandler,
+        (RuntimeProviders.Rundown, MethodDCEndILToNativeMap) or (RuntimeProviders.Runtime, MethodILToNativeMap) => MapHandler,
+        (RuntimeProviders.Rundown, ModuleDCEnd) or (RuntimeProviders.Runtime, ModuleLoad) => ModuleHandler,
         _ => 0,
     };
 

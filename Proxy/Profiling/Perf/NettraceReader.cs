@@ -331,7 +331,7 @@ internal sealed class NettraceReader
         return new string(chars[..length]);
     }
 
-    public static int ReadInt32(ReadOnlySpan<byte> payload, ref int at)
+    private static int ReadInt32(ReadOnlySpan<byte> payload, ref int at)
     {
         if (at + 4 > payload.Length)
         {

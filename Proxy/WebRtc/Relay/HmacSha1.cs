@@ -9,7 +9,9 @@ namespace SrsProxy.WebRtc.Relay;
 /// 14.5), computed here rather than by <c>System.Security.Cryptography</c>: on Linux that one is OpenSSL, and
 /// the relay's first ICE check loaded libcrypto, libssl and the runtime's shim into every proxy that relays
 /// WebRTC, about 5 MB of resident memory for one MAC per player address. SHA-1 is what STUN prescribes, not a
-/// choice made here; it is checked against OpenSSL's in the tests.
+/// choice made here; it is checked against OpenSSL's in the tests. MACs are compared with
+/// <see cref="System.Security.Cryptography.CryptographicOperations.FixedTimeEquals"/>, which is managed code and
+/// loads no native library.
 /// </summary>
 internal static class HmacSha1
 {
@@ -51,24 +53,6 @@ internal static class HmacSha1
         outer.Append(pad);
         outer.Append(innerHash);
         outer.Finish(mac);
-    }
-
-    /// <summary>Whether two MACs are equal, in time that does not depend on where they differ.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.NoOptimization)]
-    public static bool FixedTimeEquals(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
-    {
-        if (left.Length != right.Length)
-        {
-            return false;
-        }
-
-        var difference = 0;
-        for (var i = 0; i < left.Length; i++)
-        {
-            difference |= left[i] ^ right[i];
-        }
-
-        return difference == 0;
     }
 
     /// <summary>SHA-1, fed in pieces: five state words, a block being filled, and the length so far.</summary>

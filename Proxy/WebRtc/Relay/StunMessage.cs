@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 
 namespace SrsProxy.WebRtc.Relay;
 
@@ -145,6 +146,6 @@ internal readonly ref struct StunMessage
         BinaryPrimitives.WriteUInt16BigEndian(signed[2..], (ushort)(IntegrityOffset + 4 + MessageIntegrityLength - HeaderLength));
         Span<byte> mac = stackalloc byte[MessageIntegrityLength];
         HmacSha1.HashData(password, signed, mac);
-        return HmacSha1.FixedTimeEquals(mac, Datagram.Slice(IntegrityOffset + 4, MessageIntegrityLength));
+        return CryptographicOperations.FixedTimeEquals(mac, Datagram.Slice(IntegrityOffset + 4, MessageIntegrityLength));
     }
 }
