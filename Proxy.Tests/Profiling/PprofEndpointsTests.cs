@@ -122,9 +122,15 @@ public sealed class PprofEndpointsTests : IAsyncLifetime
         await Wait.UntilAsync(() => !ProfileRunning(_proxy) && PerfEventDescriptors() == 0,
             "the abandoned profile stopped: its recording deleted, or its sampler thread ended and every perf event closed", 30_000);
 
-        // The CPU slot is free again: a new profile is taken, not refused.
-        var next = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
-        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        // The CPU slot is free again: a new profile is taken, not refused. The slot is released just after the
+        // sampler's thread and events are gone, so a request in that instant may still get 409: ask again.
+        HttpResponseMessage? next = null;
+        await Wait.UntilAsync(async () =>
+        {
+            next = await _proxy.Http.GetAsync(new Uri(Pprof, "profile?seconds=1"));
+            return next.StatusCode != HttpStatusCode.Conflict;
+        }, "the CPU profile slot free again", 10_000);
+        Assert.Equal(HttpStatusCode.OK, next!.StatusCode);
         Assert.Empty(Recordings(_proxy));
         Assert.Equal(0, PerfEventDescriptors());
     }
