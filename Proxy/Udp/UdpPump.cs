@@ -16,7 +16,7 @@ namespace SrsProxy.Udp;
 /// A session socket needs no receive buffer, task or state machine of its own while idle: the pump's
 /// buffers serve them all. Nothing is allocated per datagram.
 /// </summary>
-internal sealed unsafe class UdpPump : IUdpPump
+internal sealed unsafe class UdpPump : IDisposable
 {
     /// <summary>Datagrams sent per <c>sendmmsg</c>.</summary>
     internal const int BatchSize = 64;
@@ -144,13 +144,10 @@ internal sealed unsafe class UdpPump : IUdpPump
     /// <summary>The kernel's id of the pump's thread, 0 until it runs: where <see cref="PumpThreadStats"/> reads its counts.</summary>
     public int ThreadId => Volatile.Read(ref _threadId);
 
-    /// <summary>A tag for a session, unique among all pumps (0 is none).</summary>
-    internal static ulong NextTag() => (ulong)Interlocked.Increment(ref s_nextTag);
-
     /// <summary>Starts reading the session's origin socket. False if the socket is already closed.</summary>
     public bool Add(UdpSession session, Socket socket)
     {
-        var tag = NextTag();
+        var tag = (ulong)Interlocked.Increment(ref s_nextTag);
         _sessions[tag] = session;
         session.PumpTag = tag;
         var added = WithDescriptor(socket, fd => EpollAdd(_epoll, fd, tag) == 0);

@@ -22,7 +22,7 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
     private readonly IHostApplicationLifetime? _lifetime;
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _socket;
-    private IUdpPump[] _pumps = [];
+    private UdpPump[] _pumps = [];
     private int _nextPump;
     private Task _receiveLoop = Task.CompletedTask;
     private Task _sweepLoop = Task.CompletedTask;
@@ -70,19 +70,15 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
         _socket = socket;
         if (_options.Batched)
         {
-            _pumps = new IUdpPump[_options.PumpCount];
-            var uring = Environment.GetEnvironmentVariable("PROXY_UDP_IO") == "uring";
+            _pumps = new UdpPump[_options.PumpCount];
             for (var i = 0; i < _pumps.Length; i++)
             {
                 // The first pump also reads the public socket: .NET's socket engine then never polls it, and
                 // the datagrams each way share the pump's wake-ups.
                 var name = $"{_options.Name}-pump-{i}";
-                Action<int> refused = error => LogPriorityRefused(_options.Name, name, _options.Priority, Marshal.GetPInvokeErrorMessage(error));
-                _pumps[i] = uring
-                    ? new UringPump(name, socket, _options.MaxDatagramSize, Counters, OnLoopFailed,
-                        ingress: i == 0 ? handler : null, coalesce: _options.Coalesce, priority: _options.Priority, priorityRefused: refused)
-                    : new UdpPump(name, socket, _options.MaxDatagramSize, Counters, OnLoopFailed,
-                        ingress: i == 0 ? handler : null, coalesce: _options.Coalesce, priority: _options.Priority, priorityRefused: refused);
+                _pumps[i] = new UdpPump(name, socket, _options.MaxDatagramSize, Counters, OnLoopFailed,
+                    ingress: i == 0 ? handler : null, coalesce: _options.Coalesce,
+                    priority: _options.Priority, priorityRefused: error => LogPriorityRefused(_options.Name, name, _options.Priority, Marshal.GetPInvokeErrorMessage(error)));
             }
         }
         else
@@ -101,7 +97,7 @@ internal sealed partial class UdpRelayEngine : IAsyncDisposable
     }
 
     /// <summary>The batched engine's pump threads (none in the portable engine), for their CPU and context-switch counts.</summary>
-    public IReadOnlyList<IUdpPump> Pumps => _pumps;
+    public IReadOnlyList<UdpPump> Pumps => _pumps;
 
     /// <summary>Stops the loops and closes the public socket; sessions are the protocol's to close first.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ internal abstract class UdpRelayService : IHostedService, IAsyncDisposable, IUdp
     public IPEndPoint LocalEndPoint => Engine.LocalEndPoint;
 
     /// <summary>The engine's pump threads; none before start or in the portable engine.</summary>
-    public IReadOnlyList<IUdpPump> Pumps => _engine?.Pumps ?? [];
+    public IReadOnlyList<UdpPump> Pumps => _engine?.Pumps ?? [];
 
     protected UdpRelayEngine Engine => _engine ?? throw new InvalidOperationException($"{GetType().Name} not started");
 

@@ -39,7 +39,7 @@ internal abstract class UdpSession
     public long BytesToClient;
 
     /// <summary>The pump that reads <see cref="OriginSocket"/> (batched engine), and the session's tag in its epoll set (0: none).</summary>
-    internal IUdpPump? Pump;
+    internal UdpPump? Pump;
 
     internal ulong PumpTag;
 
