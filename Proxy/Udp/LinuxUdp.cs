@@ -19,7 +19,6 @@ internal static unsafe partial class LinuxUdp
     public const int MsgTrunc = 0x20;
 
     public const int Eintr = 4;
-    public const int Eio = 5;
     public const int Eagain = 11;
 
     /// <summary>Room for any socket address (<c>sizeof(struct sockaddr_storage)</c>).</summary>
@@ -95,23 +94,6 @@ internal static unsafe partial class LinuxUdp
 
     [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
     public static partial int SendMmsg(int fd, MMsgHdr* messages, uint count, int flags);
-
-    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
-    public static partial nint SendMsg(int fd, MsgHdr* message, int flags);
-
-    /// <summary><c>struct cmsghdr</c>'s size on LP64: the data of a control message starts here.</summary>
-    public const int CmsgHeaderSize = 16;
-
-    /// <summary><c>CMSG_SPACE(sizeof(uint16_t))</c>: a <c>UDP_SEGMENT</c> control message.</summary>
-    public const int SegmentControlSize = 24;
-
-    /// <summary>Writes a <c>UDP_SEGMENT</c> control message (level <c>SOL_UDP</c>) whose size the caller fills in.</summary>
-    public static void WriteSegmentControl(byte* control)
-    {
-        *(nuint*)control = CmsgHeaderSize + sizeof(ushort); // CMSG_LEN(2)
-        *(int*)(control + 8) = 17;   // SOL_UDP
-        *(int*)(control + 12) = 103; // UDP_SEGMENT
-    }
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, void* buffer, nuint count);

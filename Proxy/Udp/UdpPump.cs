@@ -26,18 +26,6 @@ internal sealed unsafe class UdpPump : IDisposable
 
     private const int MaxEvents = 256;
 
-    /// <summary>Datagrams per segmented send at most (the kernel's <c>UDP_MAX_SEGMENTS</c> was 64 before Linux 6.3).</summary>
-    private const int MaxSegments = 64;
-
-    /// <summary>
-    /// Largest datagram sent segmented: it must fit the path's MTU whole (1,500 on most links, less IP and UDP
-    /// headers), or the kernel refuses the send; larger ones go alone, as before.
-    /// </summary>
-    private const int MaxSegmentSize = 1400;
-
-    /// <summary>A segmented send's payload at most: one IP packet's worth.</summary>
-    private const int MaxSegmentedBytes = 60_000;
-
     /// <summary>Datagrams read from the public socket per <c>recvmmsg</c> (clients to origins).</summary>
     internal const int IngressBatchSize = 32;
 
@@ -63,16 +51,7 @@ internal sealed unsafe class UdpPump : IDisposable
     private readonly Action<Exception> _failed;
     private readonly ConcurrentDictionary<ulong, UdpSession> _sessions = new();
     private readonly UdpSession?[] _senders = new UdpSession?[BatchSize];
-    private readonly SocketAddress?[] _clients = new SocketAddress?[BatchSize];
-    private readonly int[] _firstSlot = new int[BatchSize];
-    private readonly int[] _segments = new int[BatchSize];
-    private readonly int[] _segmentSize = new int[BatchSize];
-    private readonly int[] _bytes = new int[BatchSize];
     private readonly MMsgHdr* _messages;
-    private readonly MMsgHdr* _out;
-    private readonly byte* _control;
-    private int _outCount;
-    private bool _gso = Environment.GetEnvironmentVariable("PROXY_UDP_GSO") != "0";
     private readonly IoVec* _iov;
     private readonly byte* _names;
     private readonly byte* _buffers;
@@ -125,13 +104,6 @@ internal sealed unsafe class UdpPump : IDisposable
         _names = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SocketAddressCapacity));
         _buffers = (byte*)NativeMemory.Alloc((nuint)(BatchSize * _maxDatagramSize));
         _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EpollEventSize));
-        _out = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(MMsgHdr)));
-        _control = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SegmentControlSize));
-        for (var m = 0; m < BatchSize; m++)
-        {
-            _out[m].Header.Name = _names + (m * SocketAddressCapacity);
-            WriteSegmentControl(_control + (m * SegmentControlSize));
-        }
         for (var k = 0; k < BatchSize; k++)
         {
             _iov[k].Base = _buffers + (k * _maxDatagramSize);
@@ -455,8 +427,13 @@ internal sealed unsafe class UdpPump : IDisposable
                     _iov[k].Base = keptBuffer;
                 }
 
+                var name = _names + (kept * SocketAddressCapacity);
+                var size = client.Size;
+                client.Buffer.Span[..size].CopyTo(new Span<byte>(name, size));
+                _messages[kept].Header.Name = name;
+                _messages[kept].Header.NameLength = (uint)size;
                 _iov[kept].Length = (nuint)length;
-                Append(kept, session, client, length);
+                _senders[kept] = session;
                 kept++;
             }
 
@@ -468,126 +445,36 @@ internal sealed unsafe class UdpPump : IDisposable
         }
     }
 
-    /// <summary>
-    /// Adds the datagram in slot <paramref name="slot"/> to the batch. Consecutive datagrams of one session to one
-    /// client ride in one message when the kernel can cut them apart again (<c>UDP_SEGMENT</c>, generic segmentation
-    /// offload): all of one size but the last, which may be shorter. The kernel then routes and builds one packet
-    /// for the lot and splits it as late as it can; the client still receives each datagram on its own, in order.
-    /// </summary>
-    private void Append(int slot, UdpSession session, SocketAddress client, int length)
-    {
-        if (_gso && _outCount > 0)
-        {
-            var m = _outCount - 1;
-            if (ReferenceEquals(_clients[m], client) && ReferenceEquals(_senders[m], session)
-                && _firstSlot[m] + _segments[m] == slot
-                && _bytes[m] == _segments[m] * _segmentSize[m] // the last so far is full size: another may follow
-                && length <= _segmentSize[m] && _segmentSize[m] <= MaxSegmentSize
-                && _segments[m] < MaxSegments && _bytes[m] + length <= MaxSegmentedBytes)
-            {
-                if (_segments[m] == 1)
-                {
-                    *(ushort*)(_control + (m * SegmentControlSize) + CmsgHeaderSize) = (ushort)_segmentSize[m];
-                    _out[m].Header.Control = _control + (m * SegmentControlSize);
-                    _out[m].Header.ControlLength = SegmentControlSize;
-                }
-
-                _segments[m]++;
-                _bytes[m] += length;
-                _out[m].Header.IovLength = (nuint)_segments[m];
-                return;
-            }
-        }
-
-        var next = _outCount++;
-        var size = client.Size;
-        client.Buffer.Span[..size].CopyTo(new Span<byte>(_out[next].Header.Name, size));
-        _out[next].Header.NameLength = (uint)size;
-        _out[next].Header.Iov = &_iov[slot];
-        _out[next].Header.IovLength = 1;
-        _out[next].Header.Control = null;
-        _out[next].Header.ControlLength = 0;
-        _out[next].Header.Flags = 0;
-        _senders[next] = session;
-        _clients[next] = client;
-        _firstSlot[next] = slot;
-        _segments[next] = 1;
-        _segmentSize[next] = length;
-        _bytes[next] = length;
-    }
-
-    /// <summary>Sends the batch to the clients; a datagram the kernel refuses is counted.</summary>
+    /// <summary>Sends slots 0 to <paramref name="count"/> to their clients; a datagram the kernel refuses is counted.</summary>
     private void Flush(int publicFd, int count)
     {
         var start = 0;
-        while (start < _outCount)
+        while (start < count)
         {
-            var sent = SendMmsg(publicFd, _out + start, (uint)(_outCount - start), 0);
+            var sent = SendMmsg(publicFd, _messages + start, (uint)(count - start), 0);
             if (sent > 0)
             {
-                for (var m = start; m < start + sent; m++)
+                for (var k = start; k < start + sent; k++)
                 {
-                    var session = _senders[m]!;
-                    session.PacketsToClient += _segments[m];
-                    session.BytesToClient += _bytes[m];
+                    var session = _senders[k]!;
+                    session.PacketsToClient++;
+                    session.BytesToClient += (long)_iov[k].Length;
                 }
 
                 start += sent;
-                continue;
             }
-
-            var error = sent < 0 ? Marshal.GetLastPInvokeError() : 0;
-            if (error == Eintr)
+            else if (sent < 0 && Marshal.GetLastPInvokeError() == Eintr)
             {
                 continue;
-            }
-
-            if (_segments[start] > 1)
-            {
-                // The route refused the segmented send (a device without checksum offload: EIO, so never again;
-                // a path MTU below the segment size: EINVAL, for this one). Its datagrams go one by one.
-                if (error == Eio)
-                {
-                    _gso = false;
-                }
-
-                SendSegments(publicFd, start);
             }
             else
             {
                 _counters.Drop(DropReason.SendFailed);
+                start++;
             }
-
-            start++;
         }
 
-        _outCount = 0;
         Array.Clear(_senders, 0, count);
-        Array.Clear(_clients, 0, count);
-    }
-
-    private void SendSegments(int publicFd, int m)
-    {
-        var session = _senders[m]!;
-        for (var i = 0; i < _segments[m]; i++)
-        {
-            var single = new MsgHdr
-            {
-                Name = _out[m].Header.Name,
-                NameLength = _out[m].Header.NameLength,
-                Iov = &_iov[_firstSlot[m] + i],
-                IovLength = 1,
-            };
-            if (SendMsg(publicFd, &single, 0) >= 0)
-            {
-                session.PacketsToClient++;
-                session.BytesToClient += (long)single.Iov->Length;
-            }
-            else
-            {
-                _counters.Drop(DropReason.SendFailed);
-            }
-        }
     }
 
     public void Dispose()
@@ -618,8 +505,6 @@ internal sealed unsafe class UdpPump : IDisposable
         NativeMemory.Free(_names);
         NativeMemory.Free(_buffers);
         NativeMemory.Free(_events);
-        NativeMemory.Free(_out);
-        NativeMemory.Free(_control);
         NativeMemory.Free(_inMessages);
         NativeMemory.Free(_inIov);
         NativeMemory.Free(_inNames);
