@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using SrsProxy.Profiling;
 using SrsProxy.Tests.Common;
 
 namespace SrsProxy.Tests.Profiling;
@@ -41,5 +43,39 @@ public sealed class DiagnosticsPortTests
         // And the profiler is free again: a refused profile holds no slot.
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync(new Uri(root, "allocs?seconds=1"))).StatusCode);
         Assert.False(proxy.HasExited, proxy.Output);
+    }
+
+    [Fact]
+    public async Task SocketOfAnotherProcess_IsRefused_TheRuntimesOwnIsTaken()
+    {
+        // A socket named like a diagnostics port but another process's: what a sidecar with the same process id
+        // in another PID namespace leaves in a shared temporary directory. Here the other process is a real
+        // redis-server listening on a Unix socket of that name.
+        var directory = Directory.CreateTempSubdirectory("diag-port-").FullName;
+        var path = Path.Combine(directory, $"dotnet-diagnostic-{Environment.ProcessId}-1-socket");
+        var info = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var other = Process.Start(info)!;
+        try
+        {
+            await Wait.UntilAsync(() => File.Exists(path), "redis-server listening on the Unix socket");
+            var refused = await Assert.ThrowsAsync<ProfileUnavailableException>(() => DiagnosticsPort.ConnectAsync(path, CancellationToken.None));
+            Assert.Contains("another process's", refused.Message);
+            Assert.Contains($"process {other.Id}", refused.Message);
+
+            // This process's own port passes the same check.
+            using var own = await DiagnosticsPort.ConnectAsync(DiagnosticsPort.SocketPath()!, CancellationToken.None);
+            Assert.True(own.Connected);
+        }
+        finally
+        {
+            other.Kill();
+            await other.WaitForExitAsync();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

@@ -99,24 +99,71 @@ internal static class DiagnosticsPort
         await ExchangeAsync(socket, StopTracingCommand, payload, cancellationToken);
     }
 
-    private static async Task<Socket> ConnectAsync(CancellationToken cancellationToken)
+    private static Task<Socket> ConnectAsync(CancellationToken cancellationToken) =>
+        ConnectAsync(SocketPath() ?? throw new ProfileUnavailableException("the runtime's diagnostics port is not there (DOTNET_EnableDiagnostics=0?)"), cancellationToken);
+
+    /// <summary>A connection to the diagnostics port at <paramref name="path"/>, refused unless this process listens there.</summary>
+    internal static async Task<Socket> ConnectAsync(string path, CancellationToken cancellationToken)
     {
-        var path = SocketPath() ?? throw new ProfileUnavailableException("the runtime's diagnostics port is not there (DOTNET_EnableDiagnostics=0?)");
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
-            return socket;
         }
-        catch (SocketException e)
+        catch (Exception e)
         {
             socket.Dispose();
-            throw new ProfileUnavailableException($"the runtime's diagnostics port {path} refused a connection: {e.SocketErrorCode}");
+            if (e is SocketException refused)
+            {
+                throw new ProfileUnavailableException($"the runtime's diagnostics port {path} refused a connection: {refused.SocketErrorCode}");
+            }
+
+            throw;
+        }
+
+        // A socket of this name may be another process's: one with the same process id in another PID namespace
+        // that shares the temporary directory (a sidecar container). The kernel says who listens.
+        if (ListenerProcess(socket) is var owner && owner != Environment.ProcessId)
+        {
+            socket.Dispose();
+            throw new ProfileUnavailableException(string.Create(CultureInfo.InvariantCulture,
+                $"the diagnostics port {path} is another process's (process {owner} as seen from here), not this runtime's"));
+        }
+
+        return socket;
+    }
+
+    /// <summary>The process id of whoever listens on a connected Unix socket (<c>SO_PEERCRED</c>), as this PID namespace sees it (0: not visible).</summary>
+    private static int ListenerProcess(Socket socket)
+    {
+        Span<byte> credentials = stackalloc byte[12]; // struct ucred: pid, uid, gid
+        try
+        {
+            return socket.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials) >= 4
+                ? BinaryPrimitives.ReadInt32LittleEndian(credentials)
+                : -1;
+        }
+        catch (SocketException)
+        {
+            return -1;
         }
     }
 
     /// <summary>Sends one command and reads the answer's payload; an error answer carries the runtime's HRESULT.</summary>
     private static async Task<byte[]> ExchangeAsync(Socket socket, byte command, List<byte> payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ExchangeOnceAsync(socket, command, payload, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            // The runtime reset or closed the connection mid-command: no session, not a server error.
+            throw new ProfileUnavailableException($"the runtime's diagnostics connection failed: {e.SocketErrorCode}");
+        }
+    }
+
+    private static async Task<byte[]> ExchangeOnceAsync(Socket socket, byte command, List<byte> payload, CancellationToken cancellationToken)
     {
         var message = new byte[HeaderSize + payload.Count];
         Magic.CopyTo(message);

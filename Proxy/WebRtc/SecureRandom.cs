@@ -23,7 +23,16 @@ internal static unsafe partial class SecureRandom
                 var filled = 0;
                 while (filled < destination.Length)
                 {
-                    var read = GetRandom(start + filled, (nuint)(destination.Length - filled), 0);
+                    nint read;
+                    try
+                    {
+                        read = GetRandom(start + filled, (nuint)(destination.Length - filled), 0);
+                    }
+                    catch (EntryPointNotFoundException)
+                    {
+                        // A C library without the wrapper (glibc before 2.25).
+                        read = -1;
+                    }
                     if (read > 0)
                     {
                         filled += (int)read;

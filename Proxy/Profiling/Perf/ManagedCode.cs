@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
@@ -26,6 +27,9 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
 
     /// <summary>How long the runtime may take to write its rundown once asked to stop.</summary>
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a reading thread whose stream was closed may take to end before its buffers are left to the GC.</summary>
+    private static readonly TimeSpan ReaderEndTimeout = TimeSpan.FromSeconds(5);
 
     private readonly List<Method> _methods = [];
     private readonly Dictionary<(long MethodId, long CodeVersion), Method> _byVersion = [];
@@ -98,9 +102,21 @@ internal sealed class ManagedCode : INettraceSink, IDisposable
                 await reading.WaitAsync(timeout.Token);
                 cancellationToken.ThrowIfCancellationRequested();
             }
-            catch
+            catch (Exception e)
             {
-                code.Dispose();
+                // Close the stream first: the reading thread then ends, and only then is what it writes into freed.
+                socket.Dispose();
+                if (await Task.WhenAny(reading, Task.Delay(ReaderEndTimeout)) == reading)
+                {
+                    code.Dispose();
+                }
+
+                if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new ProfileUnavailableException(string.Create(CultureInfo.InvariantCulture,
+                        $"the runtime did not end its rundown session within {StopTimeout.TotalSeconds:0} s"));
+                }
+
                 throw;
             }
 

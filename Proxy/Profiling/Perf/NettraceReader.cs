@@ -235,7 +235,7 @@ internal sealed class NettraceReader
                 at += 80;
             }
 
-            if (payloadSize < 0 || at + payloadSize > block.Length)
+            if (payloadSize < 0 || payloadSize > block.Length - at)
             {
                 throw Malformed("an event payload past its block");
             }

@@ -8,7 +8,6 @@ internal readonly record struct ProcessSample(double UserSeconds, double SystemS
     public double CpuSeconds => UserSeconds + SystemSeconds;
 }
 
-/// <summary>The whole machine's CPU time from the first line of /proc/stat, in seconds summed over cores.</summary>
 /// <summary>All CPUs' time since boot: busy (steal excluded), total, and what the hypervisor took (steal).</summary>
 internal readonly record struct MachineSample(double BusySeconds, double TotalSeconds, double StealSeconds);
 
