@@ -69,10 +69,10 @@ internal static partial class BearerAuth
     }
 
     /// <summary>
-    /// Compares in time that depends only on the expected token's length and the given one's (which its sender
-    /// knows), never on where they differ: every character of the expected token is compared, and past the given
-    /// token's end the given token's last character is read again and masked off, so that each step does the same
-    /// work inside and past it and the time shows no step where the expected token ends. No digest: on Linux the
+    /// Compares in time that depends only on the expected token's length, never on where the tokens differ or on
+    /// how long the given one is: every character of the expected token is compared, and past the given token's
+    /// end its last character is read again and masked off, so that each step does the same work inside and past
+    /// it and the time shows no step where the expected token ends. No digest: on Linux the
     /// framework's SHA-256 is OpenSSL, and hashing here loaded libcrypto into every proxy that protects its system
     /// API with a token, about 5 MB, at the first registration.
     /// </summary>
