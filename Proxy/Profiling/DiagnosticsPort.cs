@@ -110,20 +110,21 @@ internal static class DiagnosticsPort
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
         }
-        catch (Exception e)
+        catch (SocketException e)
         {
             socket.Dispose();
-            if (e is SocketException refused)
-            {
-                throw new ProfileUnavailableException($"the runtime's diagnostics port {path} refused a connection: {refused.SocketErrorCode}");
-            }
-
+            throw new ProfileUnavailableException($"the runtime's diagnostics port {path} refused a connection: {e.SocketErrorCode}");
+        }
+        catch
+        {
+            socket.Dispose();
             throw;
         }
 
         // A socket of this name may be another process's: one with the same process id in another PID namespace
         // that shares the temporary directory (a sidecar container). The kernel says who listens.
-        if (ListenerProcess(socket) is var owner && owner != Environment.ProcessId)
+        var owner = ListenerProcess(socket);
+        if (owner != Environment.ProcessId)
         {
             socket.Dispose();
             throw new ProfileUnavailableException(string.Create(CultureInfo.InvariantCulture,
@@ -133,7 +134,7 @@ internal static class DiagnosticsPort
         return socket;
     }
 
-    /// <summary>The process id of whoever listens on a connected Unix socket (<c>SO_PEERCRED</c>), as this PID namespace sees it (0: not visible).</summary>
+    /// <summary>The process id of whoever listens on a connected Unix socket (<c>SO_PEERCRED</c>), as this PID namespace sees it (0: not visible; -1: not known).</summary>
     private static int ListenerProcess(Socket socket)
     {
         Span<byte> credentials = stackalloc byte[12]; // struct ucred: pid, uid, gid

@@ -16,47 +16,46 @@ internal static unsafe partial class SecureRandom
 
     public static void Fill(Span<byte> destination)
     {
-        if (!Volatile.Read(ref s_unavailable))
+        if (!Volatile.Read(ref s_unavailable) && FillFromKernel(destination))
+        {
+            return;
+        }
+
+        RandomNumberGenerator.Fill(destination);
+    }
+
+    /// <summary>Fills <paramref name="destination"/> with <c>getrandom(2)</c>; false (and never again) where the call is missing or refused.</summary>
+    private static bool FillFromKernel(Span<byte> destination)
+    {
+        try
         {
             fixed (byte* start = destination)
             {
                 var filled = 0;
                 while (filled < destination.Length)
                 {
-                    nint read;
-                    try
-                    {
-                        read = GetRandom(start + filled, (nuint)(destination.Length - filled), 0);
-                    }
-                    catch (EntryPointNotFoundException)
-                    {
-                        // A C library without the wrapper (glibc before 2.25).
-                        read = -1;
-                    }
+                    var read = GetRandom(start + filled, (nuint)(destination.Length - filled), 0);
                     if (read > 0)
                     {
                         filled += (int)read;
                     }
-                    else if (read < 0 && Marshal.GetLastPInvokeError() == Eintr)
-                    {
-                        continue;
-                    }
-                    else
+                    else if (read == 0 || Marshal.GetLastPInvokeError() != Eintr)
                     {
                         // ENOSYS (a kernel before 3.17) or a seccomp profile that refuses the call.
                         Volatile.Write(ref s_unavailable, true);
-                        break;
+                        return false;
                     }
                 }
 
-                if (filled == destination.Length)
-                {
-                    return;
-                }
+                return true;
             }
         }
-
-        RandomNumberGenerator.Fill(destination);
+        catch (EntryPointNotFoundException)
+        {
+            // A C library without the wrapper (glibc before 2.25).
+            Volatile.Write(ref s_unavailable, true);
+            return false;
+        }
     }
 
     public static byte[] GetBytes(int count)
