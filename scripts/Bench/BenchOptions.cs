@@ -63,8 +63,17 @@ internal sealed record BenchOptions
     /// <summary>WHEP offers in flight at once while players connect. Defaults to 16.</summary>
     public int ConnectConcurrency { get; init; } = 16;
 
-    /// <summary>Modes in run order: "proxy", "direct". Defaults to both, proxy first.</summary>
+    /// <summary>
+    /// Modes in run order: "proxy", "floor" (a minimal C relay making the proxy pump's system calls, see
+    /// Floor/floor-relay.c), "direct". Defaults to proxy then direct.
+    /// </summary>
     public IReadOnlyList<string> Modes { get; init; } = ["proxy", "direct"];
+
+    /// <summary>The floor mode's relay, built from Floor/floor-relay.c (scripts/bench builds it when the modes name it).</summary>
+    public string? FloorRelay { get; init; }
+
+    /// <summary>The floor relay's sleep after each wake-up's work, as the proxy's PROXY_RTC_COALESCE (250 µs).</summary>
+    public int FloorCoalesceUs { get; init; } = 250;
 
     /// <summary>The proxy's signalling API base, e.g. http://127.0.0.1:11985. Needed for the proxy mode.</summary>
     public Uri? ProxyApi { get; init; }
@@ -134,7 +143,11 @@ internal sealed record BenchOptions
           --tick-ms MS             origin pacing tick (5)
         other options:
           --connect-concurrency N  WHEP offers in flight at once (16)
-          --modes proxy,direct     modes to run, in order (proxy,direct)
+          --modes proxy,direct     modes to run, in order (proxy,direct); floor is a third: a minimal C relay
+                                   making the proxy pump's system calls (scripts/Bench/Floor/floor-relay.c), what
+                                   this traffic costs the kernel with that design, e.g. --modes proxy,floor,direct
+          --floor-relay PATH       the floor mode's relay binary (scripts/bench builds and passes it)
+          --floor-coalesce-us N    the floor relay's sleep after each wake-up, as PROXY_RTC_COALESCE (250)
           --proxy-api URL          proxy signalling API, e.g. http://127.0.0.1:11985
           --proxy-system URL       proxy system API (register, /metrics), e.g. http://127.0.0.1:12025
           --proxy-pid PID          proxy process for CPU/RSS (default: the owner of its UDP port)
@@ -182,6 +195,8 @@ internal sealed record BenchOptions
                 "--tick-ms" => o with { TickMs = Double(name, Next(), 1, 100) },
                 "--connect-concurrency" => o with { ConnectConcurrency = Int(name, Next(), 1, 256) },
                 "--modes" => o with { Modes = ParseModes(Next()) },
+                "--floor-relay" => o with { FloorRelay = Next() },
+                "--floor-coalesce-us" => o with { FloorCoalesceUs = Int(name, Next(), 0, 100_000) },
                 "--proxy-api" => o with { ProxyApi = Url(name, Next()) },
                 "--proxy-system" => o with { ProxySystem = Url(name, Next()) },
                 "--proxy-pid" => o with { ProxyPid = Int(name, Next(), 1, int.MaxValue) },
@@ -223,6 +238,11 @@ internal sealed record BenchOptions
         if (o.Modes.Contains("proxy") && (o.ProxyApi is null || o.ProxySystem is null))
         {
             throw new FormatException("the proxy mode needs --proxy-api and --proxy-system (or --modes direct)");
+        }
+
+        if (o.Modes.Contains("floor") && (o.FloorRelay is null || !File.Exists(o.FloorRelay)))
+        {
+            throw new FormatException($"the floor mode needs --floor-relay with the built relay (scripts/bench builds it){(o.FloorRelay is null ? "" : $"; no such file: {o.FloorRelay}")}");
         }
 
         if (o.Pacing == PacingMode.Burst && o.PacketRate * o.Players > 2_000_000)
@@ -290,8 +310,8 @@ internal sealed record BenchOptions
     private static string[] ParseModes(string value)
     {
         var modes = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return modes.Length > 0 && modes.All(m => m is "proxy" or "direct") && modes.Distinct().Count() == modes.Length
+        return modes.Length > 0 && modes.All(m => m is "proxy" or "floor" or "direct") && modes.Distinct().Count() == modes.Length
             ? modes
-            : throw new FormatException($"--modes {value}: expected proxy, direct or both, comma-separated");
+            : throw new FormatException($"--modes {value}: expected proxy, floor and direct, one or more, comma-separated");
     }
 }

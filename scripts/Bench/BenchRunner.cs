@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using SrsProxy.Bench.Floor;
 using SrsProxy.Bench.Measure;
 using SrsProxy.Bench.Origin;
 using SrsProxy.Bench.Pacing;
@@ -111,11 +112,26 @@ internal sealed class BenchRunner
             }
         }
 
+        // The floor: the players sign in at the origin as in direct mode, but send to the floor relay, which opens
+        // a session towards the origin at each player's first binding request; its figures fill the proxy's rows.
+        using var floor = mode == "floor"
+            ? await FloorRelay.StartAsync(_options.FloorRelay!, origin.UdpEndPoint, _options.FloorCoalesceUs, cancellationToken)
+            : null;
+        if (floor is not null)
+        {
+            proxyPid = floor.Pid;
+            notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"the relay: {Path.GetFileName(_options.FloorRelay)} (scripts/Bench/Floor/floor-relay.c, pid {floor.Pid}, udp {floor.PublicEndPoint}), coalescing {_options.FloorCoalesceUs} µs, scheduled {(SchedulingPolicy(floor.Pid) is 0 ? "SCHED_OTHER, as the proxy" : "NOT as the proxy: it could not leave the load generator's policy")}: the proxy pump's system calls and nothing else"));
+        }
+
         var rssIdle = proxyPid is { } idlePid ? ProcessStats.Sample(idlePid)?.RssBytes ?? 0 : 0;
         var heapIdle = isProxy && _options.Heap ? await HeapProfile.LiveBytesAsync(_options.Pprof, cancellationToken) : null;
         _log.WriteLine($"bench: {mode}: connecting {_options.Players} players to {apiBase} ({_options.ConnectConcurrency} at a time)");
         origin.Phase = RunPhase.Warmup;
-        await using var fleet = new PlayerFleet(_options, _traffic, http, tcp: isProxy && _options.Transport == "tcp") { Phase = RunPhase.Warmup };
+        await using var fleet = new PlayerFleet(_options, _traffic, http, tcp: isProxy && _options.Transport == "tcp", sendTo: floor?.PublicEndPoint)
+        {
+            Phase = RunPhase.Warmup,
+        };
         var connectWatch = Stopwatch.StartNew();
         long? heapHalf = null;
         long rssHalf = 0;
@@ -265,7 +281,7 @@ internal sealed class BenchRunner
         var playerPorts = connected.Select(p => p.LocalPort).ToHashSet();
         var originPort = origin.UdpEndPoint.Port;
         var proxyInodes = proxyPid is { } pid2 ? UdpDrops.InodesOf(pid2) : null;
-        var publicPort = isProxy ? connected.FirstOrDefault()?.Remote?.Port ?? 0 : 0;
+        var publicPort = isProxy || floor is not null ? connected.FirstOrDefault()?.Remote?.Port ?? 0 : 0;
         var kernelDrops = new KernelDrops(
             UdpDrops.Between(dropsStart, dropsEnd, (_, port) => playerPorts.Contains(port)),
             UdpDrops.Between(dropsStart, dropsEnd, (_, port) => port == originPort),
@@ -352,22 +368,30 @@ internal sealed class BenchRunner
     private static double Percent(long part, long whole) => whole == 0 ? 0 : 100.0 * part / whole;
 
     /// <summary>
-    /// This process's scheduling policy (field 41 of <c>/proc/self/stat</c>): SCHED_IDLE when scripts/bench
-    /// started it with <c>chrt --idle</c> (its default), so that the load generator never takes a core from the proxy.
+    /// This process's scheduling policy: SCHED_IDLE when scripts/bench started it with <c>chrt --idle</c> (its
+    /// default), so that the load generator never takes a core from the proxy.
     /// </summary>
-    private static string GeneratorPolicy()
+    private static string GeneratorPolicy() => SchedulingPolicy(null) switch
+    {
+        0 => "SCHED_OTHER (its wake-ups may preempt the proxy)",
+        3 => "SCHED_BATCH (its wake-ups do not preempt the proxy)",
+        5 => "SCHED_IDLE (it takes only the cycles the proxy leaves)",
+        { } policy => $"policy {policy}",
+        null => "unknown",
+    };
+
+    /// <summary>A process's scheduling policy (field 41 of <c>/proc/PID/stat</c>), this one's when <paramref name="pid"/> is null.</summary>
+    private static int? SchedulingPolicy(int? pid)
     {
         try
         {
-            var stat = File.ReadAllText("/proc/self/stat");
+            var stat = File.ReadAllText(pid is { } p ? $"/proc/{p}/stat" : "/proc/self/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 38 && int.TryParse(fields[38], NumberStyles.None, CultureInfo.InvariantCulture, out var policy)
-                ? policy switch { 0 => "SCHED_OTHER (its wake-ups may preempt the proxy)", 3 => "SCHED_BATCH (its wake-ups do not preempt the proxy)", 5 => "SCHED_IDLE (it takes only the cycles the proxy leaves)", _ => $"policy {policy}" }
-                : "unknown";
+            return fields.Length > 38 && int.TryParse(fields[38], NumberStyles.None, CultureInfo.InvariantCulture, out var policy) ? policy : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return "unknown";
+            return null;
         }
     }
 

@@ -39,14 +39,18 @@ internal sealed class Player
     /// <summary>ICE-TCP: frames on a TCP connection instead of datagrams (RFC 6544, RFC 4571).</summary>
     private readonly bool _tcp;
 
+    /// <summary>Where ICE checks and feedback go instead of the answer's candidate (the floor mode's relay), or null.</summary>
+    private readonly IPEndPoint? _sendTo;
+
     /// <summary>ICE-TCP: one frame's header and payload, sent with one call (sends come from one thread at a time).</summary>
     private readonly byte[] _frame = new byte[2 + 2048];
 
-    public Player(int index, LatencyHistogram latency, bool tcp = false)
+    public Player(int index, LatencyHistogram latency, bool tcp = false, IPEndPoint? sendTo = null)
     {
         Index = index;
         _latency = latency;
         _tcp = tcp;
+        _sendTo = sendTo;
         OfferUfrag = Sdp.RandomToken(8);
         OfferPassword = Sdp.RandomToken(24);
         _socket = tcp
@@ -68,7 +72,7 @@ internal sealed class Player
     /// <summary>The session URL the answer's Location named, for DELETE.</summary>
     public Uri? Location { get; private set; }
 
-    /// <summary>Where ICE checks and feedback go: the answer's candidate (the proxy, or the origin in direct mode).</summary>
+    /// <summary>Where ICE checks and feedback go: the answer's candidate (the proxy, or the origin in direct mode), or the floor relay.</summary>
     public IPEndPoint? Remote { get; private set; }
 
     public string? Error { get; private set; }
@@ -126,14 +130,14 @@ internal sealed class Player
             Location = response.Headers.Location is { } location ? new Uri(whepUrl, location) : null;
             _username = Encoding.ASCII.GetBytes(answerUfrag + ":" + OfferUfrag);
             _answerPassword = Encoding.ASCII.GetBytes(answerPassword);
-            Remote = candidate;
+            Remote = _sendTo ?? candidate;
             if (_tcp)
             {
-                await _socket.ConnectAsync(candidate, cancellationToken);
+                await _socket.ConnectAsync(Remote, cancellationToken);
             }
             else
             {
-                _socket.Connect(candidate);
+                _socket.Connect(Remote);
             }
 
             _receiveLoop = _tcp ? ReceiveFramesAsync() : ReceiveLoopAsync();

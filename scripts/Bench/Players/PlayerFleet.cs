@@ -26,12 +26,16 @@ internal sealed class PlayerFleet : IAsyncDisposable
     private Thread? _pacer;
     private volatile RunPhase _phase;
 
-    public PlayerFleet(BenchOptions options, TrafficPattern traffic, HttpClient http, bool tcp = false)
+    /// <summary>
+    /// Players of one mode. With <paramref name="sendTo"/>, they send their ICE checks and feedback there
+    /// instead of to the answer's candidate (the floor mode's relay).
+    /// </summary>
+    public PlayerFleet(BenchOptions options, TrafficPattern traffic, HttpClient http, bool tcp = false, System.Net.IPEndPoint? sendTo = null)
     {
         _options = options;
         _traffic = traffic;
         _http = http;
-        Players = [.. Enumerable.Range(0, options.Players).Select(i => new Player(i, Latency, tcp))];
+        Players = [.. Enumerable.Range(0, options.Players).Select(i => new Player(i, Latency, tcp, sendTo))];
     }
 
     public IReadOnlyList<Player> Players { get; }

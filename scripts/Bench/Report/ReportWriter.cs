@@ -99,6 +99,17 @@ internal static class ReportWriter
             text.Append(Invariant($"Latency the proxy adds over direct: p50 {added.P50:+0;-0;0} µs, p99 {added.P99:+0;-0;0} µs, max {added.Max:+0;-0;0} µs.\n"));
         }
 
+        if (modes.FirstOrDefault(m => m.Mode == "proxy") is { Proxy: { } proxyCost } proxyMode &&
+            modes.FirstOrDefault(m => m.Mode == "floor") is { Proxy: { } floorCost } floorMode)
+        {
+            static double Datagrams(ModeReport m) => Math.Max(1, m.DatagramsPerSecond * m.WindowSeconds);
+            double Ratio(double proxy, double floor) => proxy / Datagrams(proxyMode) / Math.Max(1e-12, floor / Datagrams(floorMode));
+            text.Append(Invariant($"The proxy costs {proxyCost.Cpu.CpuSecondsPerMillionDatagrams:0.00} CPU-s per 10^6 datagrams, the floor relay {floorCost.Cpu.CpuSecondsPerMillionDatagrams:0.00}: "));
+            text.Append(Invariant($"**{Ratio(proxyCost.Cpu.CpuSeconds, floorCost.Cpu.CpuSeconds):0.00}x the floor** (user {Ratio(proxyCost.Cpu.UserSeconds, floorCost.Cpu.UserSeconds):0.00}x, "));
+            text.Append(Invariant($"system {Ratio(proxyCost.Cpu.SystemSeconds, floorCost.Cpu.SystemSeconds):0.00}x; the modes run one after the other, so a change in the machine between them shows here too). "));
+            text.Append(Invariant($"The floor's latency p50 / p99: {floorMode.LatencyUs.P50:0} / {floorMode.LatencyUs.P99:0} µs.\n"));
+        }
+
         text.Append("Per datagram, the Go srs-proxy costs 12.5 CPU-s per 10^6 at 300 players (~32k/s) on this kind of machine; ");
         text.Append("a minimal C relay, 6-7 at 30k/s and ~5 at 100k/s. Under a real SRS origin with 300 players (~23.7k/s), the Go srs-proxy ");
         text.Append("(leak fixed) costs ~14.6 with 0.32-0.35 wake-ups per relayed datagram.\n");
